@@ -1,0 +1,373 @@
+//===- CppModelEmitter.cpp - a KernelPlan as a standalone C++ project -----===//
+#include "CppModelEmitter.h"
+#include "KernelEmitter.h"
+
+#include "Canao/CanaoOps.h"
+#include "Canao/ShapeUtils.h"
+
+#include "mlir/IR/Location.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace canao;
+
+namespace {
+
+std::string dtypeEnum(Type t) {
+  if (t.isF32())
+    return "CANAO_FLOAT32";
+  if (t.isInteger(64))
+    return "CANAO_INT64";
+  if (t.isInteger(32))
+    return "CANAO_INT32";
+  return "CANAO_BOOL";
+}
+
+std::string cString(llvm::StringRef s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03o", static_cast<unsigned char>(c));
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string locationName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+std::string tensorInfo(const std::string &name, RankedTensorType t) {
+  std::string dims;
+  for (int64_t d : t.getShape())
+    dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  return "  {" + cString(name) + ", " + dtypeEnum(t.getElementType()) + ", " +
+         std::to_string(t.getRank()) + ", {" + (dims.empty() ? "0" : dims) +
+         "}},\n";
+}
+
+/// Buffer expression for a kernel argument.
+std::string bufferExpr(const KernelPlan &plan, int64_t id, bool isConst) {
+  const Buffer &b = plan.buffers[id];
+  const Buffer &s = plan.storage(id);
+  std::string T = cType(b.type.getElementType());
+  std::string q = isConst ? "const " : "";
+  switch (s.kind) {
+  case BufferKind::Input:
+    return "static_cast<const " + T + " *>(inputs[" + std::to_string(s.index) +
+           "].data)";
+  case BufferKind::Weight:
+    return "reinterpret_cast<const " + T + " *>(W + " +
+           std::to_string(s.offset) + ")";
+  case BufferKind::Arena:
+    return "reinterpret_cast<" + q + T + " *>(A + " +
+           std::to_string(s.offset) + ")";
+  }
+  return "";
+}
+
+} // namespace
+
+std::string canao::cIdentifier(llvm::StringRef s) {
+  std::string out;
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0])))
+    out = "m_" + out;
+  return out;
+}
+
+llvm::Expected<std::vector<GeneratedFile>>
+canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
+  const std::string &N = opts.name;
+  for (const auto &t : plan.inputTypes)
+    if (t.getRank() > 8)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "model inputs of rank > 8 are not "
+                                     "supported");
+  for (const ModelOutput &o : plan.outputs)
+    if (plan.buffers[o.buffer].type.getRank() > 8)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "model outputs of rank > 8 are not "
+                                     "supported");
+
+  // --- kernels: identical bodies (e.g. the same op in every layer) are
+  // emitted once and called with different buffers.
+  std::map<std::string, std::string> bodyToName;
+  std::string kernelsText, callsText;
+  for (const Kernel &k : plan.kernels) {
+    auto body = emitKernelBody(k.op);
+    if (!body)
+      return body.takeError();
+    bool failing = kernelReportsErrors(k.op);
+    std::string params;
+    for (size_t i = 0; i < k.operands.size(); ++i)
+      params += "const " +
+                cType(plan.buffers[k.operands[i]].type.getElementType()) +
+                " *__restrict in" + std::to_string(i) + ", ";
+    params += cType(plan.buffers[k.result].type.getElementType()) +
+              " *__restrict out";
+    if (failing)
+      params += ", int64_t *bad_index";
+    std::string signature = std::string(failing ? "bool" : "void") + " (" +
+                            params + ")";
+    std::string key = signature + "{" + *body + "}";
+    auto [it, inserted] = bodyToName.emplace(key, "");
+    if (inserted) {
+      it->second = "k" + std::to_string(bodyToName.size() - 1) + "_" +
+                   cIdentifier(k.op->getName().stripDialect());
+      kernelsText += "static " + std::string(failing ? "bool " : "void ") +
+                     it->second + "(" + params + ") {\n" + *body + "}\n\n";
+    }
+    std::string args;
+    for (int64_t id : k.operands)
+      args += bufferExpr(plan, id, true) + ", ";
+    args += bufferExpr(plan, k.result, false);
+    std::string comment = "  // " + locationName(k.op) + "\n";
+    for (char &c : comment.substr(0, comment.size() - 1))
+      (void)c;
+    // Keep model-provided names from closing the comment or the line.
+    std::string safe;
+    for (char c : comment.substr(0, comment.size() - 1))
+      safe += (c == '\n' || c == '\r' || c == '\\') ? ' ' : c;
+    callsText += safe + "\n";
+    if (!failing) {
+      callsText += "  " + it->second + "(" + args + ");\n";
+      continue;
+    }
+    // Say which model input held the bad index when it came straight from
+    // one, e.g. a token id outside the vocabulary.
+    auto gather = cast<GatherOp>(k.op);
+    const Buffer &idx = plan.storage(k.operands[1]);
+    std::string source = idx.kind == BufferKind::Input
+                             ? "input '" + plan.inputNames[idx.index] + "'"
+                             : "an index";
+    int64_t dim = cast<RankedTensorType>(gather.getData().getType())
+                      .getDimSize(gather.getAxis());
+    callsText += "  if (!" + it->second + "(" + args + ", &bad_index))\n" +
+                 "    return ctx->fail(CANAO_ERROR_OUT_OF_RANGE, " +
+                 cString(source + " holds %lld, outside [0, " +
+                         std::to_string(dim) + ") (gather '" +
+                         locationName(k.op) + "')") +
+                 ", static_cast<long long>(bad_index));\n";
+  }
+  std::string copyOut;
+  for (auto [i, o] : llvm::enumerate(plan.outputs))
+    copyOut += "  std::memcpy(outputs[" + std::to_string(i) + "].data, " +
+               bufferExpr(plan, o.buffer, true) + ", " +
+               std::to_string(plan.buffers[o.buffer].bytes) + ");\n";
+
+  uint64_t checksum = opts.weightsChecksum;
+  std::string infoIn, infoOut;
+  for (size_t i = 0; i < plan.inputNames.size(); ++i)
+    infoIn += tensorInfo(plan.inputNames[i], plan.inputTypes[i]);
+  for (const ModelOutput &o : plan.outputs)
+    infoOut += tensorInfo(o.name, plan.buffers[o.buffer].type);
+
+  std::vector<GeneratedFile> files;
+  std::string banner = "// Generated by canaoc " + opts.compilerVersion +
+                       " from " + opts.modelFile + ". Do not edit.\n";
+
+  // --- NAME.h
+  std::string guard = cIdentifier(N);
+  for (char &c : guard)
+    c = std::toupper(static_cast<unsigned char>(c));
+  files.push_back(
+      {N + ".h",
+       banner + "// " + opts.summary + "\n#ifndef " + guard + "_H\n#define " +
+           guard + "_H\n\n#include \"canao/canao_types.h\"\n\n"
+           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+           "typedef struct " + N + "_context " + N + "_context;\n\n"
+           "#define " + guard + "_NUM_INPUTS " +
+           std::to_string(plan.inputNames.size()) + "\n#define " + guard +
+           "_NUM_OUTPUTS " + std::to_string(plan.outputs.size()) + "\n\n"
+           "/* Static descriptions of the inputs and outputs, in order. */\n"
+           "const canao_tensor_info *" + N + "_inputs(void);\n"
+           "const canao_tensor_info *" + N + "_outputs(void);\n\n"
+           "/* Creates a context. `weights_path` names the .weights blob; NULL "
+           "uses the\n   embedded weights if the library has them. On error "
+           "*ctx is still a context\n   whose " + N + "_last_error() says why; "
+           "destroy it. */\n"
+           "canao_status " + N + "_create(const char *weights_path, " + N +
+           "_context **ctx);\n"
+           "/* Same, with the blob already in memory (kept, not copied). */\n"
+           "canao_status " + N + "_create_from_memory(const void *blob, "
+           "size_t size, " + N + "_context **ctx);\n"
+           "void " + N + "_destroy(" + N + "_context *ctx);\n"
+           "canao_status " + N + "_set_num_threads(" + N +
+           "_context *ctx, int threads);\n"
+           "/* Runs the model. Tensors are checked against the signature; "
+           "outputs are\n   caller-allocated. */\n"
+           "canao_status " + N + "_run(" + N +
+           "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
+           "                         canao_tensor *outputs, size_t "
+           "num_outputs);\n"
+           "const char *" + N + "_last_error(const " + N + "_context *ctx);\n"
+           "/* Bytes of activation memory the context holds. */\n"
+           "size_t " + N + "_arena_bytes(void);\n\n"
+           "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"});
+
+  // --- NAME.cpp
+  std::string embedded =
+      opts.embedWeights
+          ? "extern \"C\" const unsigned char " + N + "_weights_blob[];\n"
+                "extern \"C\" const size_t " + N + "_weights_blob_size;\n"
+          : "";
+  std::string createNull =
+      opts.embedWeights
+          ? "    return ctx->base.use_blob(" + N + "_weights_blob, " + N +
+                "_weights_blob_size, kWeightBytes, kWeightChecksum, "
+                "\"the embedded weights\");\n"
+          : "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"no "
+            "weights path given and no weights embedded\");\n";
+  std::string checksumText;
+  {
+    llvm::raw_string_ostream os(checksumText);
+    os << llvm::format_hex(checksum, 18);
+  }
+  files.push_back(
+      {N + ".cpp",
+       banner + "#include \"" + N + ".h\"\n#include \"canao/runtime.h\"\n\n"
+       "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
+       "#include <cstring>\n\n" + embedded +
+       "struct " + N + "_context {\n  canao_rt::ContextBase base;\n};\n\n"
+       "namespace {\n\n"
+       "constexpr uint64_t kWeightBytes = " +
+       std::to_string(plan.weights.size()) + "ull;\n"
+       "constexpr uint64_t kWeightChecksum = " + checksumText + "ull;\n"
+       "constexpr size_t kArenaBytes = " + std::to_string(plan.arenaBytes) +
+       ";\n\nconst canao_tensor_info kInputs[] = {\n" + infoIn +
+       (infoIn.empty() ? "  {}\n" : "") + "};\n"
+       "const canao_tensor_info kOutputs[] = {\n" + infoOut + "};\n\n" +
+       kernelsText +
+       "canao_status run_kernels(" + N +
+       "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) {\n"
+       "  const char *W = ctx->base.weights();\n"
+       "  char *A = ctx->base.arena();\n"
+       "  int64_t bad_index = 0;\n  (void)W;\n  (void)A;\n  (void)bad_index;\n" +
+       callsText + copyOut + "  return CANAO_OK;\n}\n\n"
+       "canao_status finish_create(" + N + "_context *ctx) {\n"
+       "  return ctx->base.allocate_arena(kArenaBytes);\n}\n\n"
+       "} // namespace\n\n"
+       "extern \"C\" {\n\n"
+       "const canao_tensor_info *" + N + "_inputs(void) { return kInputs; }\n"
+       "const canao_tensor_info *" + N + "_outputs(void) { return kOutputs; }\n"
+       "size_t " + N + "_arena_bytes(void) { return kArenaBytes; }\n\n"
+       "canao_status " + N + "_create(const char *weights_path, " + N +
+       "_context **out) {\n"
+       "  if (!out)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+       "  " + N + "_context *ctx = new (std::nothrow) " + N + "_context();\n"
+       "  *out = ctx;\n"
+       "  if (!ctx)\n    return CANAO_ERROR_OUT_OF_MEMORY;\n"
+       "  canao_status s = [&]() {\n"
+       "    if (weights_path)\n"
+       "      return ctx->base.load_blob_file(weights_path, kWeightBytes, "
+       "kWeightChecksum);\n" + createNull +
+       "  }();\n"
+       "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
+       "canao_status " + N + "_create_from_memory(const void *blob, size_t "
+       "size, " + N + "_context **out) {\n"
+       "  if (!out)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+       "  " + N + "_context *ctx = new (std::nothrow) " + N + "_context();\n"
+       "  *out = ctx;\n"
+       "  if (!ctx)\n    return CANAO_ERROR_OUT_OF_MEMORY;\n"
+       "  canao_status s = ctx->base.use_blob(blob, size, kWeightBytes, "
+       "kWeightChecksum, \"the weight blob\");\n"
+       "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
+       "void " + N + "_destroy(" + N + "_context *ctx) { delete ctx; }\n\n"
+       "canao_status " + N + "_set_num_threads(" + N +
+       "_context *ctx, int threads) {\n"
+       "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+       "  if (threads < 1)\n    return ctx->base.fail("
+       "CANAO_ERROR_INVALID_ARGUMENT, \"thread count must be >= 1, got %d\", "
+       "threads);\n"
+       "  ctx->base.threads = threads;\n  return CANAO_OK;\n}\n\n"
+       "canao_status " + N + "_run(" + N +
+       "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
+       "                         canao_tensor *outputs, size_t num_outputs) {\n"
+       "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+       "  if (!ctx->base.weights() || (kArenaBytes && !ctx->base.arena()))\n"
+       "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"the context "
+       "failed to initialize\");\n"
+       "  canao_status s = ctx->base.check_tensors(inputs, num_inputs, kInputs, "
+       + std::to_string(plan.inputNames.size()) + ", \"input\");\n"
+       "  if (s == CANAO_OK)\n"
+       "    s = ctx->base.check_tensors(outputs, num_outputs, kOutputs, " +
+       std::to_string(plan.outputs.size()) + ", \"output\");\n"
+       "  if (s == CANAO_OK)\n    s = run_kernels(ctx, inputs, outputs);\n"
+       "  if (s == CANAO_OK)\n    ctx->base.clear_error();\n"
+       "  return s;\n}\n\n"
+       "const char *" + N + "_last_error(const " + N + "_context *ctx) {\n"
+       "  return ctx ? ctx->base.last_error() : \"null context\";\n}\n\n"
+       "} // extern \"C\"\n"});
+
+  // --- NAME_run.cpp
+  std::string defaultWeights = opts.embedWeights ? "nullptr" : "CANAO_DEFAULT_WEIGHTS";
+  files.push_back(
+      {N + "_run.cpp",
+       banner + "#include \"" + N + ".h\"\n#include \"canao/runner.h\"\n\n"
+       "#ifndef CANAO_DEFAULT_WEIGHTS\n#define CANAO_DEFAULT_WEIGHTS \"" + N +
+       ".weights\"\n#endif\n\n"
+       "int main(int argc, char **argv) {\n"
+       "  canao_rt::ModelApi api;\n"
+       "  api.name = " + cString(N) + ";\n"
+       "  api.inputs = " + N + "_inputs();\n"
+       "  api.num_inputs = " + guard + "_NUM_INPUTS;\n"
+       "  api.outputs = " + N + "_outputs();\n"
+       "  api.num_outputs = " + guard + "_NUM_OUTPUTS;\n"
+       "  api.default_weights = " + defaultWeights + ";\n"
+       "  api.create = [](const char *w, canao_status *s) -> void * {\n"
+       "    " + N + "_context *ctx = nullptr;\n"
+       "    *s = " + N + "_create(w, &ctx);\n    return ctx;\n  };\n"
+       "  api.destroy = [](void *c) { " + N + "_destroy(static_cast<" + N +
+       "_context *>(c)); };\n"
+       "  api.set_num_threads = [](void *c, int t) {\n"
+       "    return " + N + "_set_num_threads(static_cast<" + N +
+       "_context *>(c), t);\n  };\n"
+       "  api.run = [](void *c, const canao_tensor *i, size_t ni, "
+       "canao_tensor *o, size_t no) {\n"
+       "    return " + N + "_run(static_cast<" + N +
+       "_context *>(c), i, ni, o, no);\n  };\n"
+       "  api.last_error = [](const void *c) {\n"
+       "    return " + N + "_last_error(static_cast<const " + N +
+       "_context *>(c));\n  };\n"
+       "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
+
+  // --- CMakeLists.txt
+  std::string sources = N + ".cpp";
+  if (opts.embedWeights)
+    sources += " " + N + "_weights.cpp";
+  files.push_back(
+      {"CMakeLists.txt",
+       "# Generated by canaoc " + opts.compilerVersion + " from " +
+           opts.modelFile + ".\n"
+           "cmake_minimum_required(VERSION 3.16)\n"
+           "project(" + N + " LANGUAGES CXX)\n\n"
+           "if(NOT CMAKE_BUILD_TYPE)\n"
+           "  set(CMAKE_BUILD_TYPE Release CACHE STRING \"\" FORCE)\n"
+           "endif()\n\n"
+           "add_library(" + N + " STATIC " + sources + ")\n"
+           "target_compile_features(" + N + " PUBLIC cxx_std_17)\n"
+           "target_include_directories(" + N +
+           " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} "
+           "${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n\n"
+           "add_executable(" + N + "_run " + N + "_run.cpp)\n"
+           "target_link_libraries(" + N + "_run PRIVATE " + N + ")\n" +
+           (opts.embedWeights
+                ? std::string()
+                : "target_compile_definitions(" + N +
+                      "_run PRIVATE\n  CANAO_DEFAULT_WEIGHTS=\"${CMAKE_CURRENT_"
+                      "SOURCE_DIR}/" + N + ".weights\")\n")});
+  return files;
+}

@@ -1,0 +1,384 @@
+//===- KernelEmitter.cpp - kernel bodies as portable C++ loops ------------===//
+//
+// One emitter per op family. Loop nests are generated with compile-time trip
+// counts and strides, after coalescing dimensions that are contiguous for
+// every access, so the C++ compiler sees simple, vectorizable inner loops.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelEmitter.h"
+
+#include "Canao/CanaoOps.h"
+#include "Canao/ShapeUtils.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+using namespace canao;
+
+std::string canao::cType(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isInteger(64))
+    return "int64_t";
+  if (t.isInteger(32))
+    return "int32_t";
+  return "uint8_t"; // i1
+}
+
+std::string canao::floatLiteral(double v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.9g", v);
+  if (s.find_first_of(".en") == std::string::npos)
+    s += ".0";
+  if (s == "inf" || s == "-inf" || s == "nan")
+    return s == "nan" ? "NAN" : (s[0] == '-' ? "-INFINITY" : "INFINITY");
+  return s + "f";
+}
+
+namespace {
+
+struct Access {
+  std::string ptr;
+  int64_t base = 0;
+  SmallVector<int64_t> strides; // one per loop dim
+};
+
+SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// Emits loops over `shape` and calls `body` with one offset expression per
+/// access. Unit dims are dropped and dims contiguous for all accesses merged.
+class LoopNest {
+public:
+  LoopNest(ArrayRef<int64_t> shape, std::vector<Access> accesses)
+      : accesses_(std::move(accesses)) {
+    SmallVector<int64_t> dims;
+    std::vector<SmallVector<int64_t>> strides(accesses_.size());
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] == 1)
+        continue;
+      bool merge = !dims.empty();
+      for (size_t a = 0; a < accesses_.size() && merge; ++a)
+        merge = strides[a].back() == accesses_[a].strides[d] * shape[d];
+      if (merge) {
+        dims.back() *= shape[d];
+        for (size_t a = 0; a < accesses_.size(); ++a)
+          strides[a].back() = accesses_[a].strides[d];
+        continue;
+      }
+      dims.push_back(shape[d]);
+      for (size_t a = 0; a < accesses_.size(); ++a)
+        strides[a].push_back(accesses_[a].strides[d]);
+    }
+    dims_ = dims;
+    for (size_t a = 0; a < accesses_.size(); ++a)
+      accesses_[a].strides = strides[a];
+  }
+
+  std::string render(
+      llvm::function_ref<std::string(ArrayRef<std::string>)> body,
+      int indent = 1) const {
+    std::string out;
+    for (size_t d = 0; d < dims_.size(); ++d)
+      out += pad(indent + d) + "for (int64_t i" + std::to_string(d) +
+             " = 0; i" + std::to_string(d) + " < " + std::to_string(dims_[d]) +
+             "; ++i" + std::to_string(d) + ") {\n";
+    SmallVector<std::string> offsets;
+    for (const Access &a : accesses_) {
+      std::string e;
+      if (a.base)
+        e = std::to_string(a.base);
+      for (size_t d = 0; d < dims_.size(); ++d) {
+        if (a.strides[d] == 0)
+          continue;
+        if (!e.empty())
+          e += " + ";
+        e += "i" + std::to_string(d);
+        if (a.strides[d] != 1)
+          e += " * " + std::to_string(a.strides[d]);
+      }
+      offsets.push_back(e.empty() ? "0" : e);
+    }
+    out += pad(indent + dims_.size()) + body(offsets) + "\n";
+    for (size_t d = dims_.size(); d-- > 0;)
+      out += pad(indent + d) + "}\n";
+    return out;
+  }
+
+  static std::string pad(size_t n) { return std::string(2 * n, ' '); }
+
+private:
+  SmallVector<int64_t> dims_;
+  std::vector<Access> accesses_;
+};
+
+std::string in(int i) { return "in" + std::to_string(i); }
+
+/// Element-wise ops: the C++ expression of one element.
+std::optional<std::string> elementExpr(Operation *op,
+                                       ArrayRef<std::string> a) {
+  Type outT = cast<RankedTensorType>(op->getResult(0).getType())
+                  .getElementType();
+  std::string T = cType(outT);
+  return llvm::TypeSwitch<Operation *, std::optional<std::string>>(op)
+      .Case([&](AddOp) { return a[0] + " + " + a[1]; })
+      .Case([&](SubOp) { return a[0] + " - " + a[1]; })
+      .Case([&](MulOp) { return a[0] + " * " + a[1]; })
+      .Case([&](DivOp) { return a[0] + " / " + a[1]; })
+      .Case([&](PowOp) { return "std::pow(" + a[0] + ", " + a[1] + ")"; })
+      .Case([&](EqualOp) { return "static_cast<uint8_t>(" + a[0] + " == " + a[1] + ")"; })
+      .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
+      .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
+      .Case([&](ErfOp) { return "std::erf(" + a[0] + ")"; })
+      .Case([&](TanhOp) { return "std::tanh(" + a[0] + ")"; })
+      .Case([&](ExpOp) { return "std::exp(" + a[0] + ")"; })
+      .Case([&](NegOp) { return "-" + a[0]; })
+      .Case([&](ReluOp) {
+        return a[0] + " > " + T + "(0) ? " + a[0] + " : " + T + "(0)";
+      })
+      .Case([&](SigmoidOp) {
+        return "1.0f / (1.0f + std::exp(-" + a[0] + "))";
+      })
+      .Case([&](CastOp) {
+        if (outT.isInteger(1))
+          return "static_cast<uint8_t>(" + a[0] + " != 0)";
+        return "static_cast<" + T + ">(" + a[0] + ")";
+      })
+      .Case([&](ExpandOp) { return a[0]; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+std::string emitElementwise(Operation *op, const std::string &expr0) {
+  (void)expr0;
+  ArrayRef<int64_t> out = shapeOf(op->getResult(0));
+  std::vector<Access> acc;
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
+  acc.push_back({"out", 0, rowMajorStrides(out)});
+  LoopNest nest(out, acc);
+  return nest.render([&](ArrayRef<std::string> off) {
+    SmallVector<std::string> args;
+    for (size_t i = 0; i + 1 < off.size(); ++i)
+      args.push_back(in(i) + "[" + off[i] + "]");
+    return "out[" + off.back() + "] = " + *elementExpr(op, args) + ";";
+  });
+}
+
+std::string emitMatMul(MatMulOp op) {
+  ArrayRef<int64_t> a = shapeOf(op.getLhs()), b = shapeOf(op.getRhs()),
+                    c = shapeOf(op.getResult());
+  int64_t M = a[a.size() - 2], K = a.back(), N = b.back();
+  ArrayRef<int64_t> batch = c.drop_back(2);
+  auto batchStrides = [&](ArrayRef<int64_t> s, int64_t matrix) {
+    SmallVector<int64_t> st = broadcastStrides(s.drop_back(2), batch);
+    for (int64_t &x : st)
+      x *= matrix;
+    return st;
+  };
+  std::vector<Access> acc = {{"in0", 0, batchStrides(a, M * K)},
+                             {"in1", 0, batchStrides(b, K * N)},
+                             {"out", 0, batchStrides(c, M * N)}};
+  LoopNest nest(batch, acc);
+  std::string M_ = std::to_string(M), K_ = std::to_string(K),
+              N_ = std::to_string(N);
+  return nest.render([&](ArrayRef<std::string> off) {
+    std::string p = LoopNest::pad(2);
+    return "const float* a = in0 + " + off[0] + ";\n" + p +
+           "const float* b = in1 + " + off[1] + ";\n" + p + "float* c = out + " +
+           off[2] + ";\n" + p + "for (int64_t m = 0; m < " + M_ +
+           "; ++m) {\n" + p + "  float* cr = c + m * " + N_ + ";\n" + p +
+           "  for (int64_t n = 0; n < " + N_ + "; ++n) cr[n] = 0.0f;\n" + p +
+           "  for (int64_t k = 0; k < " + K_ + "; ++k) {\n" + p +
+           "    const float av = a[m * " + K_ + " + k];\n" + p +
+           "    const float* br = b + k * " + N_ + ";\n" + p +
+           "    for (int64_t n = 0; n < " + N_ + "; ++n) cr[n] += av * br[n];\n" +
+           p + "  }\n" + p + "}";
+  });
+}
+
+std::string emitTranspose(TransposeOp op) {
+  ArrayRef<int64_t> inShape = shapeOf(op.getInput()),
+                    out = shapeOf(op.getResult());
+  SmallVector<int64_t> inStrides = rowMajorStrides(inShape), strides;
+  for (int64_t p : op.getPerm())
+    strides.push_back(inStrides[p]);
+  LoopNest nest(out, {{"in0", 0, strides}, {"out", 0, rowMajorStrides(out)}});
+  return nest.render([](ArrayRef<std::string> off) {
+    return "out[" + off[1] + "] = in0[" + off[0] + "];";
+  });
+}
+
+std::string emitSlice(SliceOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput())),
+                       strides;
+  int64_t base = 0;
+  for (size_t d = 0; d < out.size(); ++d) {
+    base += op.getStarts()[d] * inStrides[d];
+    strides.push_back(op.getSteps()[d] * inStrides[d]);
+  }
+  LoopNest nest(out, {{"in0", base, strides}, {"out", 0, rowMajorStrides(out)}});
+  return nest.render([](ArrayRef<std::string> off) {
+    return "out[" + off[1] + "] = in0[" + off[0] + "];";
+  });
+}
+
+std::string emitConcat(ConcatOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  SmallVector<int64_t> outStrides = rowMajorStrides(out);
+  int64_t axis = op.getAxis(), at = 0;
+  std::string body;
+  for (auto [i, v] : llvm::enumerate(op.getInputs())) {
+    ArrayRef<int64_t> s = shapeOf(v);
+    LoopNest nest(s, {{in(i), 0, rowMajorStrides(s)},
+                      {"out", at * outStrides[axis], outStrides}});
+    body += nest.render([&](ArrayRef<std::string> off) {
+      return "out[" + off[1] + "] = " + in(i) + "[" + off[0] + "];";
+    });
+    at += s[axis];
+  }
+  return body;
+}
+
+std::string emitReduceMean(ReduceMeanOp op) {
+  ArrayRef<int64_t> inShape = shapeOf(op.getInput());
+  int64_t outCount = numElements(shapeOf(op.getResult()));
+  // Output strides seen from the input's index space: 0 on reduced dims.
+  SmallVector<int64_t> keptShape;
+  SmallVector<bool> reduced(inShape.size(), false);
+  for (int64_t a : op.getAxes())
+    reduced[a] = true;
+  for (size_t d = 0; d < inShape.size(); ++d)
+    if (!reduced[d])
+      keptShape.push_back(inShape[d]);
+  SmallVector<int64_t> kept = rowMajorStrides(keptShape), outStrides;
+  for (size_t d = 0, k = 0; d < inShape.size(); ++d)
+    outStrides.push_back(reduced[d] ? 0 : kept[k++]);
+  int64_t count = numElements(inShape) / std::max<int64_t>(outCount, 1);
+  LoopNest nest(inShape, {{"in0", 0, rowMajorStrides(inShape)},
+                          {"out", 0, outStrides}});
+  return "  for (int64_t i = 0; i < " + std::to_string(outCount) +
+         "; ++i) out[i] = 0.0f;\n" +
+         nest.render([](ArrayRef<std::string> off) {
+           return "out[" + off[1] + "] += in0[" + off[0] + "];";
+         }) +
+         "  for (int64_t i = 0; i < " + std::to_string(outCount) +
+         "; ++i) out[i] *= " + floatLiteral(1.0 / count) + ";\n";
+}
+
+std::string emitSoftmax(SoftmaxOp op) {
+  ArrayRef<int64_t> s = shapeOf(op.getInput());
+  int64_t axis = op.getAxis();
+  std::string outer = std::to_string(numElements(s.take_front(axis)));
+  std::string len = std::to_string(s[axis]);
+  std::string inner = std::to_string(numElements(s.drop_front(axis + 1)));
+  return "  for (int64_t o = 0; o < " + outer + "; ++o)\n"
+         "  for (int64_t j = 0; j < " + inner + "; ++j) {\n"
+         "    const int64_t base = o * " + len + " * " + inner + " + j;\n"
+         "    float mx = -INFINITY;\n"
+         "    for (int64_t a = 0; a < " + len + "; ++a) mx = std::max(mx, in0[base + a * " + inner + "]);\n"
+         "    float sum = 0.0f;\n"
+         "    for (int64_t a = 0; a < " + len + "; ++a) {\n"
+         "      const float e = std::exp(in0[base + a * " + inner + "] - mx);\n"
+         "      out[base + a * " + inner + "] = e;\n"
+         "      sum += e;\n"
+         "    }\n"
+         "    const float inv = 1.0f / sum;\n"
+         "    for (int64_t a = 0; a < " + len + "; ++a) out[base + a * " + inner + "] *= inv;\n"
+         "  }\n";
+}
+
+llvm::Expected<std::string> emitLayerNorm(LayerNormOp op) {
+  ArrayRef<int64_t> s = shapeOf(op.getInput());
+  int64_t n = numElements(s.drop_front(op.getAxis()));
+  auto index = [&](Value v) -> std::optional<std::string> {
+    int64_t count = numElements(shapeOf(v));
+    if (count == n)
+      return std::string("j");
+    if (count == 1)
+      return std::string("0");
+    return std::nullopt;
+  };
+  auto scale = index(op.getScale());
+  std::optional<std::string> bias =
+      op.getBias() ? index(op.getBias()) : std::string("");
+  if (!scale || !bias)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "codegen: layer_norm scale/bias must be "
+                                   "per-element or scalar");
+  std::string N = std::to_string(n);
+  std::string y = "(x[j] - mean) * rstd * in1[" + *scale + "]";
+  if (op.getBias())
+    y += " + in2[" + *bias + "]";
+  return "  for (int64_t o = 0; o < " +
+         std::to_string(numElements(s) / n) + "; ++o) {\n"
+         "    const float* x = in0 + o * " + N + ";\n"
+         "    float* y = out + o * " + N + ";\n"
+         "    float sum = 0.0f;\n"
+         "    for (int64_t j = 0; j < " + N + "; ++j) sum += x[j];\n"
+         "    const float mean = sum * " + floatLiteral(1.0 / n) + ";\n"
+         "    float var = 0.0f;\n"
+         "    for (int64_t j = 0; j < " + N + "; ++j) var += (x[j] - mean) * (x[j] - mean);\n"
+         "    const float rstd = 1.0f / std::sqrt(var * " + floatLiteral(1.0 / n) +
+         " + " + floatLiteral(op.getEpsilon().convertToFloat()) + ");\n"
+         "    for (int64_t j = 0; j < " + N + "; ++j) y[j] = " + y + ";\n"
+         "  }\n";
+}
+
+std::string emitGather(GatherOp op) {
+  ArrayRef<int64_t> d = shapeOf(op.getData());
+  int64_t axis = op.getAxis();
+  std::string outer = std::to_string(numElements(d.take_front(axis)));
+  std::string dim = std::to_string(d[axis]);
+  std::string inner = std::to_string(numElements(d.drop_front(axis + 1)));
+  std::string count = std::to_string(numElements(shapeOf(op.getIndices())));
+  // Indices are validated before anything is written.
+  return "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
+         "    const int64_t j = static_cast<int64_t>(in1[i]);\n"
+         "    if (j < -" + dim + " || j >= " + dim + ") { *bad_index = j; return false; }\n"
+         "  }\n"
+         "  for (int64_t o = 0; o < " + outer + "; ++o)\n"
+         "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
+         "    int64_t j = static_cast<int64_t>(in1[i]);\n"
+         "    if (j < 0) j += " + dim + ";\n"
+         "    std::memcpy(out + (o * " + count + " + i) * " + inner +
+         ", in0 + (o * " + dim + " + j) * " + inner + ", " + inner +
+         " * sizeof(*out));\n"
+         "  }\n"
+         "  return true;\n";
+}
+
+} // namespace
+
+bool canao::kernelReportsErrors(Operation *op) { return isa<GatherOp>(op); }
+
+llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
+  if (auto e = elementExpr(op, SmallVector<std::string>(op->getNumOperands(),
+                                                         "x")))
+    return emitElementwise(op, *e);
+  return llvm::TypeSwitch<Operation *, llvm::Expected<std::string>>(op)
+      .Case([](MatMulOp o) { return emitMatMul(o); })
+      .Case([](TransposeOp o) { return emitTranspose(o); })
+      .Case([](SliceOp o) { return emitSlice(o); })
+      .Case([](ConcatOp o) { return emitConcat(o); })
+      .Case([](ReduceMeanOp o) { return emitReduceMean(o); })
+      .Case([](SoftmaxOp o) { return emitSoftmax(o); })
+      .Case([](LayerNormOp o) { return emitLayerNorm(o); })
+      .Case([](GatherOp o) { return emitGather(o); })
+      .Default([](Operation *o) -> llvm::Expected<std::string> {
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "codegen: no kernel for op '" + o->getName().getStringRef().str() +
+                "'");
+      });
+}

@@ -1,0 +1,28 @@
+//===- KernelEmitter.h - C++ bodies of individual kernels ------*- C++ -*-===//
+#ifndef CANAO_CODEGEN_KERNELEMITTER_H
+#define CANAO_CODEGEN_KERNELEMITTER_H
+
+#include "mlir/IR/Operation.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace canao {
+
+/// C++ element type for a tensor element type (i1 is stored as uint8_t).
+std::string cType(mlir::Type t);
+
+/// A float literal that round-trips exactly (`1.00000001e-12f`).
+std::string floatLiteral(double v);
+
+/// The body of the kernel computing `op`. Parameters are `in0..inN` (const
+/// pointers to the operands) and `out`; kernels that can fail at run time
+/// also get `int64_t* bad_index` and return bool.
+llvm::Expected<std::string> emitKernelBody(mlir::Operation *op);
+
+/// True for kernels with the failing signature (index checks).
+bool kernelReportsErrors(mlir::Operation *op);
+
+} // namespace canao
+
+#endif // CANAO_CODEGEN_KERNELEMITTER_H

@@ -1,0 +1,142 @@
+//===- KernelPlan.cpp - scheduling and static memory planning -------------===//
+#include "KernelPlan.h"
+
+#include "Canao/CanaoOps.h"
+#include "Canao/ConstantData.h"
+#include "Canao/ShapeUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace canao;
+
+static constexpr int64_t kAlign = 64;
+
+static int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+const Buffer &KernelPlan::storage(int64_t id) const {
+  while (buffers[id].aliasOf >= 0)
+    id = buffers[id].aliasOf;
+  return buffers[id];
+}
+
+static int64_t byteSize(RankedTensorType t) {
+  return numElements(t.getShape()) * elementByteSize(t.getElementType());
+}
+
+/// First-fit placement in address order, in order of definition: each
+/// buffer takes the lowest offset that overlaps no live buffer.
+static int64_t planArena(std::vector<Buffer> &buffers) {
+  std::vector<Buffer *> arena;
+  for (Buffer &b : buffers)
+    if (b.kind == BufferKind::Arena && b.aliasOf < 0)
+      arena.push_back(&b);
+  std::vector<Buffer *> placed;
+  int64_t total = 0;
+  for (Buffer *b : arena) {
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (Buffer *p : placed)
+      if (p->firstUse <= b->lastUse && b->firstUse <= p->lastUse)
+        busy.push_back({p->offset, p->offset + alignUp(p->bytes)});
+    std::sort(busy.begin(), busy.end());
+    int64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + alignUp(b->bytes) <= lo)
+        break;
+      offset = std::max(offset, hi);
+    }
+    b->offset = offset;
+    total = std::max(total, offset + alignUp(b->bytes));
+    placed.push_back(b);
+  }
+  return total;
+}
+
+llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
+  auto fail = [](const llvm::Twine &msg) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+  };
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func)
+    return fail("the module has no func.func @main");
+  KernelPlan plan;
+  llvm::DenseMap<Value, int64_t> bufferOf;
+  auto newBuffer = [&](Value v, BufferKind kind) {
+    Buffer b;
+    b.kind = kind;
+    b.type = cast<RankedTensorType>(v.getType());
+    b.bytes = byteSize(b.type);
+    plan.buffers.push_back(b);
+    bufferOf[v] = plan.buffers.size() - 1;
+    return static_cast<int64_t>(plan.buffers.size() - 1);
+  };
+
+  for (BlockArgument arg : func.getArguments()) {
+    int64_t id = newBuffer(arg, BufferKind::Input);
+    plan.buffers[id].index = arg.getArgNumber();
+    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                  "canao.name");
+    plan.inputNames.push_back(name ? name.str()
+                                   : "input" + std::to_string(arg.getArgNumber()));
+    plan.inputTypes.push_back(plan.buffers[id].type);
+  }
+
+  // Liveness is extended through aliases to the buffer owning the bytes.
+  auto use = [&](int64_t id, int64_t when) {
+    while (plan.buffers[id].aliasOf >= 0)
+      id = plan.buffers[id].aliasOf;
+    plan.buffers[id].lastUse = std::max(plan.buffers[id].lastUse, when);
+  };
+
+  for (Operation &op : func.getBody().front()) {
+    if (isa<func::ReturnOp>(op))
+      break;
+    if (op.getNumResults() != 1)
+      return fail("codegen: unexpected op '" +
+                  op.getName().getStringRef() + "'");
+    Value result = op.getResult(0);
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      int64_t id = newBuffer(result, BufferKind::Weight);
+      std::vector<char> bytes = constantBytes(c.getValue());
+      if (static_cast<int64_t>(bytes.size()) != plan.buffers[id].bytes)
+        return fail("codegen: cannot read the bytes of a constant");
+      plan.buffers[id].offset = plan.weights.size();
+      plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
+      plan.weights.resize(alignUp(plan.weights.size()), 0);
+      continue;
+    }
+    if (isa<ReshapeOp>(op)) {
+      // A reshape is a new view of the same bytes.
+      int64_t src = bufferOf.lookup(op.getOperand(0));
+      int64_t id = newBuffer(result, plan.buffers[src].kind);
+      plan.buffers[id].aliasOf = src;
+      continue;
+    }
+    Kernel k;
+    k.op = &op;
+    int64_t when = plan.kernels.size();
+    for (Value operand : op.getOperands()) {
+      int64_t id = bufferOf.lookup(operand);
+      k.operands.push_back(id);
+      use(id, when);
+    }
+    k.result = newBuffer(result, BufferKind::Arena);
+    plan.buffers[k.result].firstUse = plan.buffers[k.result].lastUse = when;
+    plan.kernels.push_back(std::move(k));
+  }
+
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  int64_t end = plan.kernels.size();
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "canao.name");
+    int64_t id = bufferOf.lookup(v);
+    use(id, end); // outputs are copied out after the last kernel
+    plan.outputs.push_back(
+        {name ? name.str() : "output" + std::to_string(i), id});
+  }
+  plan.arenaBytes = planArena(plan.buffers);
+  return plan;
+}

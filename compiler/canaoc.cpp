@@ -1,0 +1,426 @@
+//===- canaoc.cpp - the canao compiler driver -----------------------------===//
+//
+//   canaoc MODEL.onnx -o OUTDIR [--name NAME] [--shape INPUT=D0xD1 ...]
+//          [--emit=mlir|cpp] [--report[=json]] [--embed-weights]
+//
+// A thin driver: parse options, import, run the pipeline, plan, emit, and
+// write OUTDIR atomically (a temporary sibling renamed into place).
+//
+//===----------------------------------------------------------------------===//
+#include "CppModelEmitter.h"
+#include "KernelPlan.h"
+#include "onnx/OnnxImporter.h"
+#include "passes/Pipeline.h"
+
+#include "Canao/CanaoDialect.h"
+#include "Canao/CanaoOps.h"
+#include "Canao/ShapeUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include "canao/runtime.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+using namespace canao;
+
+namespace {
+
+const std::pair<const char *, const char *> kRuntimeFiles[] = {
+#include "RuntimeFiles.inc"
+};
+
+const char *kUsage =
+    "usage: canaoc MODEL.onnx -o OUTDIR [options]\n"
+    "\n"
+    "Compiles an ONNX BERT-family model into a standalone C++ library.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR        output directory (a CMake project)\n"
+    "  --name NAME             C identifier for the API (default: model "
+    "file stem)\n"
+    "  --shape INPUT=D0xD1     static shape for an input with symbolic dims\n"
+    "                          (repeatable; dims named *batch* default to 1,\n"
+    "                          *seq* to 128)\n"
+    "  --emit=cpp|mlir         output kind (default cpp; mlir prints the IR\n"
+    "                          after the pipeline, to stdout without -o)\n"
+    "  --embed-weights         put the weights in the library as a C++ array\n"
+    "                          instead of NAME.weights\n"
+    "  --report[=json]         print kernels, arena and weight sizes\n"
+    "  -q, --quiet             no progress output\n"
+    "  --version               print the version\n"
+    "  -h, --help              this help\n";
+
+struct Options {
+  std::string model, outDir, name, emit = "cpp", report;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  bool embedWeights = false, quiet = false;
+};
+
+int error(const std::string &msg) {
+  llvm::errs() << "canaoc: error: " << msg << "\n";
+  return 1;
+}
+
+class Progress {
+public:
+  explicit Progress(bool quiet) : quiet_(quiet) {}
+  void step(const std::string &what) {
+    if (quiet_)
+      return;
+    double s = std::chrono::duration<double>(
+                   std::chrono::steady_clock::now() - start_)
+                   .count();
+    llvm::errs() << llvm::format("canaoc: [%6.2fs] ", s) << what << "\n";
+  }
+
+private:
+  bool quiet_;
+  std::chrono::steady_clock::time_point start_ =
+      std::chrono::steady_clock::now();
+};
+
+bool parseShape(const std::string &spec, Options &o, std::string &err) {
+  size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    err = "--shape expects INPUT=D0xD1, got '" + spec + "'";
+    return false;
+  }
+  std::vector<int64_t> dims;
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(spec).drop_front(eq + 1).split(parts, 'x');
+  for (llvm::StringRef p : parts) {
+    int64_t d;
+    if (p.getAsInteger(10, d) || d <= 0) {
+      err = "--shape " + spec + ": '" + p.str() +
+            "' is not a positive dimension";
+      return false;
+    }
+    dims.push_back(d);
+  }
+  o.shapes[spec.substr(0, eq)] = dims;
+  return true;
+}
+
+/// Returns -1 to continue, or an exit code.
+int parseArgs(int argc, char **argv, Options &o) {
+  std::string err;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char *flag) -> const char * {
+      if (i + 1 >= argc) {
+        err = std::string(flag) + " needs a value";
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      llvm::outs() << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      llvm::outs() << "canaoc " << CANAO_VERSION << "\n";
+      return 0;
+    }
+    if (a == "-o" || a == "--output") {
+      const char *v = value("-o");
+      if (!v)
+        return error(err);
+      o.outDir = v;
+    } else if (a == "--name") {
+      const char *v = value("--name");
+      if (!v)
+        return error(err);
+      o.name = v;
+    } else if (a == "--shape" || a.rfind("--shape=", 0) == 0) {
+      const char *v = a == "--shape" ? value("--shape") : argv[i] + 8;
+      if (!v || !parseShape(v, o, err))
+        return error(err);
+    } else if (a.rfind("--emit=", 0) == 0) {
+      o.emit = a.substr(7);
+      if (o.emit != "cpp" && o.emit != "mlir")
+        return error("--emit must be cpp or mlir, got '" + o.emit + "'");
+    } else if (a == "--report" || a == "--report=text") {
+      o.report = "text";
+    } else if (a == "--report=json") {
+      o.report = "json";
+    } else if (a == "--embed-weights") {
+      o.embedWeights = true;
+    } else if (a == "-q" || a == "--quiet") {
+      o.quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return error("unknown option '" + a + "' (see --help)");
+    } else if (o.model.empty()) {
+      o.model = a;
+    } else {
+      return error("more than one model given ('" + o.model + "' and '" + a +
+                   "')");
+    }
+  }
+  if (o.model.empty())
+    return error("no model given (usage: canaoc MODEL.onnx -o OUTDIR)");
+  if (o.outDir.empty() && o.emit == "cpp")
+    return error("no output directory given (-o OUTDIR)");
+  if (o.name.empty())
+    o.name = cIdentifier(llvm::sys::path::stem(o.model));
+  else if (cIdentifier(o.name) != o.name)
+    return error("--name '" + o.name + "' is not a C identifier");
+  return -1;
+}
+
+/// Writes files into a temporary sibling of `outDir`, then renames it into
+/// place, so that a failure never leaves a half-written directory.
+class AtomicDir {
+public:
+  explicit AtomicDir(std::string outDir) : outDir_(std::move(outDir)) {
+    while (outDir_.size() > 1 && outDir_.back() == '/')
+      outDir_.pop_back();
+    tmp_ = outDir_ + ".canaoc-tmp-" + std::to_string(::getpid());
+  }
+  ~AtomicDir() {
+    if (!committed_)
+      llvm::sys::fs::remove_directories(tmp_, /*IgnoreErrors=*/true);
+  }
+  bool begin(std::string &err) {
+    llvm::sys::fs::remove_directories(tmp_, true);
+    if (auto ec = llvm::sys::fs::create_directories(tmp_)) {
+      err = "cannot create '" + tmp_ + "': " + ec.message();
+      return false;
+    }
+    return true;
+  }
+  std::string path(llvm::StringRef rel) const {
+    return tmp_ + "/" + rel.str();
+  }
+  bool write(llvm::StringRef rel, llvm::StringRef contents, std::string &err) {
+    std::string p = path(rel);
+    llvm::SmallString<256> dir(p);
+    llvm::sys::path::remove_filename(dir);
+    llvm::sys::fs::create_directories(dir);
+    std::ofstream f(p, std::ios::binary);
+    f.write(contents.data(), contents.size());
+    f.close();
+    if (!f) {
+      err = "cannot write '" + p + "'";
+      return false;
+    }
+    return true;
+  }
+  bool commit(std::string &err) {
+    std::string old = outDir_ + ".canaoc-old-" + std::to_string(::getpid());
+    bool hadOld = llvm::sys::fs::exists(outDir_);
+    if (hadOld && !llvm::sys::fs::is_directory(outDir_)) {
+      err = "'" + outDir_ + "' exists and is not a directory";
+      return false;
+    }
+    if (hadOld && std::rename(outDir_.c_str(), old.c_str()) != 0) {
+      err = "cannot replace '" + outDir_ + "': " + strerror(errno);
+      return false;
+    }
+    if (std::rename(tmp_.c_str(), outDir_.c_str()) != 0) {
+      err = "cannot create '" + outDir_ + "': " + strerror(errno);
+      if (hadOld)
+        std::rename(old.c_str(), outDir_.c_str());
+      return false;
+    }
+    committed_ = true;
+    if (hadOld)
+      llvm::sys::fs::remove_directories(old, true);
+    return true;
+  }
+
+private:
+  std::string outDir_, tmp_;
+  bool committed_ = false;
+};
+
+bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
+                  uint64_t checksum, std::string &err) {
+  std::string header(canao_rt::kBlobHeaderBytes, '\0');
+  std::memcpy(&header[0], canao_rt::kBlobMagic, 8);
+  uint32_t version = canao_rt::kBlobVersion,
+           headerBytes = canao_rt::kBlobHeaderBytes;
+  uint64_t payload = plan.weights.size();
+  std::memcpy(&header[8], &version, 4);
+  std::memcpy(&header[12], &headerBytes, 4);
+  std::memcpy(&header[16], &payload, 8);
+  std::memcpy(&header[24], &checksum, 8);
+  if (!o.embedWeights) {
+    std::ofstream f(dir.path(o.name + ".weights"), std::ios::binary);
+    f.write(header.data(), header.size());
+    f.write(plan.weights.data(), plan.weights.size());
+    f.close();
+    if (!f)
+      err = "cannot write the weights";
+    return static_cast<bool>(f);
+  }
+  std::ofstream f(dir.path(o.name + "_weights.cpp"), std::ios::binary);
+  f << "// Generated by canaoc: the weight blob of " << o.name << ".\n"
+    << "#include <cstddef>\n\nextern \"C\" {\nalignas(64) extern const "
+       "unsigned char "
+    << o.name << "_weights_blob[];\nextern const size_t " << o.name
+    << "_weights_blob_size;\nalignas(64) const unsigned char " << o.name
+    << "_weights_blob[] = {\n";
+  std::string line;
+  auto emitByte = [&](unsigned char c, size_t i) {
+    line += std::to_string(c) + ",";
+    if (i % 24 == 23) {
+      f << line << "\n";
+      line.clear();
+    }
+  };
+  size_t i = 0;
+  for (char c : header)
+    emitByte(static_cast<unsigned char>(c), i++);
+  for (char c : plan.weights)
+    emitByte(static_cast<unsigned char>(c), i++);
+  f << line << "\n};\nconst size_t " << o.name << "_weights_blob_size = " << i
+    << ";\n}\n";
+  f.close();
+  if (!f)
+    err = "cannot write the embedded weights";
+  return static_cast<bool>(f);
+}
+
+void printReport(const Options &o, mlir::ModuleOp module,
+                 const KernelPlan &plan) {
+  int64_t onnxNodes = 0;
+  if (auto a = module->getAttrOfType<mlir::IntegerAttr>("canao.onnx_nodes"))
+    onnxNodes = a.getInt();
+  if (o.report == "json") {
+    llvm::outs() << "{\"model\": \"" << o.name
+                 << "\", \"onnx_nodes\": " << onnxNodes
+                 << ", \"kernels\": " << plan.kernels.size()
+                 << ", \"weight_bytes\": " << plan.weights.size()
+                 << ", \"arena_bytes\": " << plan.arenaBytes
+                 << ", \"kernel_list\": [";
+    for (size_t i = 0; i < plan.kernels.size(); ++i)
+      llvm::outs() << (i ? ", " : "") << "\""
+                   << plan.kernels[i].op->getName().getStringRef() << "\"";
+    llvm::outs() << "]}\n";
+    return;
+  }
+  llvm::outs() << "model " << o.name << ": " << onnxNodes << " ONNX nodes -> "
+               << plan.kernels.size() << " kernels\n"
+               << "  weights " << plan.weights.size() << " bytes, arena "
+               << plan.arenaBytes << " bytes\n";
+  std::map<std::string, int> counts;
+  for (const Kernel &k : plan.kernels)
+    ++counts[k.op->getName().getStringRef().str()];
+  for (const auto &[op, n] : counts)
+    llvm::outs() << llvm::format("  %-20s %d\n", op.c_str(), n);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  if (int rc = parseArgs(argc, argv, o); rc >= 0)
+    return rc;
+  Progress progress(o.quiet);
+
+  auto model = OnnxModel::load(o.model);
+  if (!model)
+    return error(llvm::toString(model.takeError()));
+  progress.step("read " + o.model + " (opset " +
+                std::to_string((*model)->opset()) + ", " +
+                std::to_string((*model)->numNodes()) + " nodes)");
+
+  mlir::MLIRContext context;
+  context.disableMultithreading(); // deterministic and light: 2-core hosts
+  ImportOptions importOptions;
+  importOptions.inputShapes = o.shapes;
+  importOptions.note = [&](const std::string &n) {
+    if (!o.quiet)
+      llvm::errs() << "canaoc: note: " << n << "\n";
+  };
+  auto module = importOnnxModel(context, **model, importOptions);
+  if (!module)
+    return error(llvm::toString(module.takeError()));
+  if (mlir::failed(mlir::verify(**module)))
+    return error("internal error: the imported IR does not verify");
+  progress.step("imported to the canao dialect");
+
+  // Diagnostics from passes become one-line errors.
+  std::string diagText;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diagText.empty())
+      diagText = d.str();
+    return mlir::success();
+  });
+  mlir::PassManager pm(&context);
+  buildCanaoPipeline(pm);
+  if (mlir::failed(pm.run(**module)))
+    return error("pass pipeline failed: " + diagText);
+  progress.step("ran the pass pipeline");
+
+  if (o.emit == "mlir") {
+    if (o.outDir.empty() || o.outDir == "-") {
+      (*module)->print(llvm::outs());
+      llvm::outs() << "\n";
+      return 0;
+    }
+    AtomicDir dir(o.outDir);
+    std::string err, text;
+    llvm::raw_string_ostream os(text);
+    (*module)->print(os);
+    if (!dir.begin(err) || !dir.write(o.name + ".mlir", text, err) ||
+        !dir.commit(err))
+      return error(err);
+    return 0;
+  }
+
+  auto plan = buildKernelPlan(**module);
+  if (!plan)
+    return error(llvm::toString(plan.takeError()));
+  progress.step("planned " + std::to_string(plan->kernels.size()) +
+                " kernels, arena " + std::to_string(plan->arenaBytes) +
+                " bytes, weights " + std::to_string(plan->weights.size()) +
+                " bytes");
+
+  CppEmitOptions emitOptions;
+  emitOptions.name = o.name;
+  emitOptions.modelFile = llvm::sys::path::filename(o.model).str();
+  emitOptions.compilerVersion = CANAO_VERSION;
+  emitOptions.embedWeights = o.embedWeights;
+  emitOptions.weightsChecksum =
+      canao_rt::checksum64(plan->weights.data(), plan->weights.size());
+  std::string shapes;
+  for (size_t i = 0; i < plan->inputNames.size(); ++i)
+    shapes += (i ? ", " : "") + plan->inputNames[i] + "=" +
+              describeShape(plan->inputTypes[i].getShape());
+  emitOptions.summary = "inputs: " + shapes + "; " +
+                        std::to_string(plan->kernels.size()) + " kernels";
+  auto files = emitCppModel(*plan, emitOptions);
+  if (!files)
+    return error(llvm::toString(files.takeError()));
+
+  AtomicDir dir(o.outDir);
+  std::string err;
+  if (!dir.begin(err))
+    return error(err);
+  for (const GeneratedFile &f : *files)
+    if (!dir.write(f.path, f.contents, err))
+      return error(err);
+  for (const auto &[path, text] : kRuntimeFiles)
+    if (!dir.write(std::string("runtime/") + path, text, err))
+      return error(err);
+  if (!writeWeights(dir, o, *plan, emitOptions.weightsChecksum, err))
+    return error(err);
+  if (!dir.commit(err))
+    return error(err);
+  progress.step("wrote " + o.outDir + " (" + shapes + ")");
+  if (!o.report.empty())
+    printReport(o, **module, *plan);
+  return 0;
+}

@@ -1,0 +1,286 @@
+//===- CanaoOps.cpp - canao op verifiers and folders ----------------------===//
+#include "Canao/CanaoOps.h"
+#include "Canao/ConstantData.h"
+#include "Canao/ShapeUtils.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace canao;
+
+#define GET_OP_CLASSES
+#include "Canao/CanaoOps.cpp.inc"
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getShape();
+}
+static Type elementOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// Checks that `result` has the broadcast shape of `operands`.
+static LogicalResult verifyBroadcast(Operation *op, ValueRange operands,
+                                     Value result) {
+  SmallVector<int64_t> shape(shapeOf(operands.front()));
+  for (Value v : operands.drop_front()) {
+    auto b = broadcastShapes(shape, shapeOf(v));
+    if (!b)
+      return op->emitOpError("operand shapes are not broadcast-compatible");
+    shape = *b;
+  }
+  if (ArrayRef<int64_t>(shape) != shapeOf(result))
+    return op->emitOpError("result shape must be the broadcast of the operand "
+                           "shapes");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::verify() {
+  if (getValue().getType() != getType())
+    return emitOpError("value type does not match the result type");
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// Element-wise
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyBinary(Operation *op, bool boolResult) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  Value result = op->getResult(0);
+  if (elementOf(lhs) != elementOf(rhs))
+    return op->emitOpError("operands must have the same element type");
+  Type expected =
+      boolResult ? IntegerType::get(op->getContext(), 1) : elementOf(lhs);
+  if (elementOf(result) != expected)
+    return op->emitOpError("result element type must be ") << expected;
+  return verifyBroadcast(op, op->getOperands(), result);
+}
+
+LogicalResult AddOp::verify() { return verifyBinary(*this, false); }
+LogicalResult SubOp::verify() { return verifyBinary(*this, false); }
+LogicalResult MulOp::verify() { return verifyBinary(*this, false); }
+LogicalResult DivOp::verify() { return verifyBinary(*this, false); }
+LogicalResult PowOp::verify() { return verifyBinary(*this, false); }
+LogicalResult EqualOp::verify() { return verifyBinary(*this, true); }
+
+LogicalResult WhereOp::verify() {
+  if (elementOf(getLhs()) != elementOf(getRhs()) ||
+      elementOf(getLhs()) != elementOf(getResult()))
+    return emitOpError("branches and result must have one element type");
+  return verifyBroadcast(*this, getOperands(), getResult());
+}
+
+LogicalResult CastOp::verify() {
+  if (shapeOf(getInput()) != shapeOf(getResult()))
+    return emitOpError("cast must not change the shape");
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  if (numElements(shapeOf(getInput())) != numElements(shapeOf(getResult())))
+    return emitOpError("reshape must preserve the number of elements");
+  if (elementOf(getInput()) != elementOf(getResult()))
+    return emitOpError("reshape must preserve the element type");
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  // reshape(reshape(x)) -> reshape(x)
+  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(inner.getInput());
+    return getResult();
+  }
+  // Reshaping a constant only changes its type: reuse the same bytes.
+  if (auto resource =
+          dyn_cast_if_present<DenseResourceElementsAttr>(adaptor.getInput()))
+    return DenseResourceElementsAttr::get(getType(), resource.getRawHandle());
+  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
+    return dense.reshape(getType());
+  return {};
+}
+
+LogicalResult TransposeOp::verify() {
+  ArrayRef<int64_t> perm = getPerm(), in = shapeOf(getInput()),
+                    out = shapeOf(getResult());
+  if (perm.size() != in.size() || out.size() != in.size())
+    return emitOpError("perm, input and result must have the same rank");
+  SmallVector<bool> seen(perm.size(), false);
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    if (p < 0 || p >= static_cast<int64_t>(perm.size()) || seen[p])
+      return emitOpError("perm must be a permutation of [0, rank)");
+    seen[p] = true;
+    if (out[i] != in[p])
+      return emitOpError("result dim ") << i << " must equal input dim " << p;
+  }
+  return success();
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> perm = getPerm();
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= static_cast<int64_t>(i) == p;
+  if (identity)
+    return getInput();
+  // Transposing a weight at compile time (Gemm with transB, for example)
+  // costs one pass over its bytes and nothing at run time.
+  auto constant = dyn_cast_if_present<ElementsAttr>(adaptor.getInput());
+  if (!constant)
+    return {};
+  std::vector<char> bytes = constantBytes(constant);
+  if (bytes.empty() && constant.getNumElements() != 0)
+    return {};
+  std::vector<char> permuted =
+      transposeBytes(bytes, shapeOf(getInput()), perm,
+                     elementByteSize(getType().getElementType()));
+  return makeConstant(getType(), permuted, "transposed");
+}
+
+LogicalResult ExpandOp::verify() {
+  auto b = broadcastShapes(shapeOf(getInput()), shapeOf(getResult()));
+  if (!b || ArrayRef<int64_t>(*b) != shapeOf(getResult()))
+    return emitOpError("input must broadcast to the result shape");
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
+  if (getStarts().size() != in.size() || getSteps().size() != in.size() ||
+      out.size() != in.size())
+    return emitOpError("starts, steps, input and result must have one rank");
+  for (size_t i = 0; i < in.size(); ++i) {
+    int64_t start = getStarts()[i], step = getSteps()[i];
+    if (step == 0 || start < 0 || start >= std::max<int64_t>(in[i], 1))
+      return emitOpError("invalid start or step in dim ") << i;
+    int64_t last = start + (out[i] - 1) * step;
+    if (out[i] > 0 && (last < 0 || last >= in[i]))
+      return emitOpError("slice reads outside the input in dim ") << i;
+  }
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  ArrayRef<int64_t> out = shapeOf(getResult());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= static_cast<int64_t>(out.size()))
+    return emitOpError("axis out of range");
+  int64_t sum = 0;
+  for (Value v : getInputs()) {
+    ArrayRef<int64_t> in = shapeOf(v);
+    if (in.size() != out.size())
+      return emitOpError("inputs must have the result's rank");
+    for (size_t i = 0; i < in.size(); ++i)
+      if (static_cast<int64_t>(i) != axis && in[i] != out[i])
+        return emitOpError("inputs differ from the result outside the axis");
+    sum += in[axis];
+  }
+  if (sum != out[axis])
+    return emitOpError("result size along the axis must be the inputs' sum");
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  ArrayRef<int64_t> data = shapeOf(getData()), idx = shapeOf(getIndices()),
+                    out = shapeOf(getResult());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= static_cast<int64_t>(data.size()))
+    return emitOpError("axis out of range");
+  SmallVector<int64_t> expected(data.begin(), data.begin() + axis);
+  expected.append(idx.begin(), idx.end());
+  expected.append(data.begin() + axis + 1, data.end());
+  if (ArrayRef<int64_t>(expected) != out)
+    return emitOpError("result shape must be data[:axis] + indices + "
+                       "data[axis+1:]");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::verify() {
+  ArrayRef<int64_t> a = shapeOf(getLhs()), b = shapeOf(getRhs()),
+                    c = shapeOf(getResult());
+  if (a.size() < 2 || b.size() < 2)
+    return emitOpError("operands must have rank >= 2 (the importer expands "
+                       "vectors)");
+  if (a.back() != b[b.size() - 2])
+    return emitOpError("contraction dims differ: ")
+           << a.back() << " vs " << b[b.size() - 2];
+  auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
+  if (!batch)
+    return emitOpError("batch dims are not broadcast-compatible");
+  SmallVector<int64_t> expected(*batch);
+  expected.push_back(a[a.size() - 2]);
+  expected.push_back(b.back());
+  if (ArrayRef<int64_t>(expected) != c)
+    return emitOpError("result shape does not match the operands");
+  return success();
+}
+
+LogicalResult ReduceMeanOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  SmallVector<bool> reduced(in.size(), false);
+  for (int64_t axis : getAxes()) {
+    if (axis < 0 || axis >= static_cast<int64_t>(in.size()) || reduced[axis])
+      return emitOpError("axes must be distinct and in [0, rank)");
+    reduced[axis] = true;
+  }
+  SmallVector<int64_t> expected;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!reduced[i])
+      expected.push_back(in[i]);
+    else if (getKeepdims())
+      expected.push_back(1);
+  }
+  if (ArrayRef<int64_t>(expected) != shapeOf(getResult()))
+    return emitOpError("result shape does not match axes and keepdims");
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = shapeOf(getInput()).size();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("axis out of range");
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= static_cast<int64_t>(in.size()))
+    return emitOpError("axis out of range");
+  ArrayRef<int64_t> normalized = in.drop_front(axis);
+  auto check = [&](Value v) {
+    auto b = broadcastShapes(normalized, shapeOf(v));
+    return b && ArrayRef<int64_t>(*b) == normalized;
+  };
+  if (!check(getScale()) || (getBias() && !check(getBias())))
+    return emitOpError("scale and bias must broadcast to the normalized dims");
+  if (shapeOf(getResult()) != in)
+    return emitOpError("result must have the input's shape");
+  return success();
+}

@@ -1,0 +1,227 @@
+//===- CanaoOps.td - canao graph-level ops -----------------*- tablegen -*-===//
+//
+// The `canao` dialect holds a model after import: value-semantic tensor ops
+// with static shapes. Shape plumbing (Shape, Gather on shapes, Concat of dims)
+// never reaches this level: the importer folds it while inferring shapes.
+// Later passes raise these ops to named compute ops (dense, layer_norm,
+// attention) and fuse element-wise chains; codegen consumes the result.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CANAO_OPS
+#define CANAO_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def Canao_Dialect : Dialect {
+  let name = "canao";
+  let summary = "Graph-level ops of the canao BERT compiler";
+  let description = [{
+    Static-shape tensor ops imported from ONNX. Element-wise binary ops follow
+    NumPy broadcasting; every op's result type is fully static.
+  }];
+  let cppNamespace = "::canao";
+  let hasConstantMaterializer = 1;
+}
+
+class Canao_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Canao_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+// Element types the code generator supports.
+def Canao_ElementType : AnyTypeOf<[F32, I64, I32, I1]>;
+def Canao_Tensor : StaticShapeTensorOf<[F32, I64, I32, I1]>;
+def Canao_FloatTensor : StaticShapeTensorOf<[F32]>;
+def Canao_IndexTensor : StaticShapeTensorOf<[I64, I32]>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Canao_ConstantOp : Canao_Op<"constant", [ConstantLike]> {
+  let summary = "A constant tensor (weights live in dense_resource blobs)";
+  let description = [{
+    Large weights are `dense_resource` attributes that reference the model
+    file's bytes, so importing never copies a weight element by element.
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "attr-dict $value `:` type($result)";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise ops (NumPy broadcasting)
+//===----------------------------------------------------------------------===//
+
+class Canao_BinaryOp<string mnemonic, list<Trait> traits = []>
+    : Canao_Op<mnemonic, traits> {
+  let arguments = (ins Canao_Tensor:$lhs, Canao_Tensor:$rhs);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Canao_AddOp : Canao_BinaryOp<"add", [Commutative]> {
+  let summary = "Element-wise addition";
+}
+def Canao_SubOp : Canao_BinaryOp<"sub"> { let summary = "Element-wise subtraction"; }
+def Canao_MulOp : Canao_BinaryOp<"mul", [Commutative]> {
+  let summary = "Element-wise multiplication";
+}
+def Canao_DivOp : Canao_BinaryOp<"div"> { let summary = "Element-wise division"; }
+def Canao_PowOp : Canao_BinaryOp<"pow"> { let summary = "Element-wise power"; }
+def Canao_EqualOp : Canao_BinaryOp<"equal", [Commutative]> {
+  let summary = "Element-wise equality; the result is i1";
+}
+
+def Canao_WhereOp : Canao_Op<"where"> {
+  let summary = "Element-wise select: cond ? lhs : rhs, with broadcasting";
+  let arguments = (ins StaticShapeTensorOf<[I1]>:$condition, Canao_Tensor:$lhs,
+                       Canao_Tensor:$rhs);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class Canao_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : Canao_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType])> {
+  let arguments = (ins Canao_Tensor:$input);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Canao_SqrtOp : Canao_UnaryOp<"sqrt"> { let summary = "Square root"; }
+def Canao_ErfOp : Canao_UnaryOp<"erf"> { let summary = "Gauss error function"; }
+def Canao_TanhOp : Canao_UnaryOp<"tanh"> { let summary = "Hyperbolic tangent"; }
+def Canao_ReluOp : Canao_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
+def Canao_ExpOp : Canao_UnaryOp<"exp"> { let summary = "Exponential"; }
+def Canao_NegOp : Canao_UnaryOp<"neg"> { let summary = "Negation"; }
+def Canao_SigmoidOp : Canao_UnaryOp<"sigmoid"> { let summary = "1 / (1 + exp(-x))"; }
+
+def Canao_CastOp : Canao_Op<"cast"> {
+  let summary = "Element type conversion";
+  let arguments = (ins Canao_Tensor:$input);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Canao_ReshapeOp : Canao_Op<"reshape"> {
+  let summary = "Reshape to the (static) result type; no data movement";
+  let arguments = (ins Canao_Tensor:$input);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Canao_TransposeOp : Canao_Op<"transpose"> {
+  let summary = "Permute dimensions: result dim i = input dim perm[i]";
+  let arguments = (ins Canao_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input $perm attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Canao_ExpandOp : Canao_Op<"expand"> {
+  let summary = "Broadcast the input to the result shape";
+  let arguments = (ins Canao_Tensor:$input);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Canao_SliceOp : Canao_Op<"slice"> {
+  let summary = "Strided slice; per-dimension start and step, size from the result";
+  let arguments = (ins Canao_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$steps);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = [{
+    $input `starts` $starts `steps` $steps attr-dict `:` type($input) `to` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Canao_ConcatOp : Canao_Op<"concat"> {
+  let summary = "Concatenate along an axis";
+  let arguments = (ins Variadic<Canao_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
+def Canao_GatherOp : Canao_Op<"gather"> {
+  let summary = "Gather slices of data along an axis (embedding lookup)";
+  let description = [{
+    Indices outside `[-dim, dim)` are a run-time error reported through the
+    context's status, never an out-of-bounds read.
+  }];
+  let arguments = (ins Canao_Tensor:$data, Canao_IndexTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+def Canao_MatMulOp : Canao_Op<"matmul"> {
+  let summary = "NumPy matmul: batched over leading dims, with broadcasting";
+  let arguments = (ins Canao_FloatTensor:$lhs, Canao_FloatTensor:$rhs);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Canao_ReduceMeanOp : Canao_Op<"reduce_mean"> {
+  let summary = "Mean over the given axes";
+  let arguments = (ins Canao_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                       BoolAttr:$keepdims);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = "$input $axes attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Canao_SoftmaxOp : Canao_Op<"softmax", [SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis";
+  let arguments = (ins Canao_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Canao_LayerNormOp : Canao_Op<"layer_norm"> {
+  let summary = "Layer normalization over the dims from `axis` on";
+  let arguments = (ins Canao_FloatTensor:$input, Canao_FloatTensor:$scale,
+                       Optional<Canao_FloatTensor>:$bias, I64Attr:$axis,
+                       F32Attr:$epsilon);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // CANAO_OPS

@@ -1,0 +1,175 @@
+// runner.h - the command-line runner shared by every generated NAME_run.
+//
+//   NAME_run --input NAME=FILE.npy ... --output-dir DIR
+//   NAME_run --input NAME=FILE.npy ... --bench N [--threads T]
+#ifndef CANAO_RUNNER_H
+#define CANAO_RUNNER_H
+
+#include "canao/npy.h"
+#include "canao/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace canao_rt {
+
+// The generated C API of one model, as function pointers.
+struct ModelApi {
+  const char *name;
+  const canao_tensor_info *inputs;
+  size_t num_inputs;
+  const canao_tensor_info *outputs;
+  size_t num_outputs;
+  const char *default_weights; // path, or nullptr when embedded
+  void *(*create)(const char *weights, canao_status *status);
+  void (*destroy)(void *ctx);
+  canao_status (*set_num_threads)(void *ctx, int threads);
+  canao_status (*run)(void *ctx, const canao_tensor *in, size_t n_in,
+                      canao_tensor *out, size_t n_out);
+  const char *(*last_error)(const void *ctx);
+};
+
+inline int runner_main(int argc, char **argv, const ModelApi &api) {
+  std::string prog = std::string(api.name) + "_run";
+  auto die = [&](const std::string &msg) {
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), msg.c_str());
+    return 1;
+  };
+  std::map<std::string, std::string> inputFiles;
+  std::string outDir, weights = api.default_weights ? api.default_weights : "";
+  long bench = 0, threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char * { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: %s --input NAME=FILE.npy ... (--output-dir DIR | "
+                  "--bench N) [--threads T] [--weights FILE]\n",
+                  prog.c_str());
+      std::printf("inputs:\n");
+      for (size_t k = 0; k < api.num_inputs; ++k)
+        std::printf("  %s %s %s\n", api.inputs[k].name,
+                    canao_dtype_name(api.inputs[k].dtype),
+                    ContextBase::shape_string(api.inputs[k].rank,
+                                              api.inputs[k].dims)
+                        .c_str());
+      return 0;
+    }
+    const char *v = nullptr;
+    if (a != "--input" && a != "--output-dir" && a != "--bench" &&
+        a != "--threads" && a != "--weights")
+      return die("unknown argument '" + a + "' (see --help)");
+    if (!(v = next()))
+      return die(a + " needs a value");
+    std::string val = v;
+    if (a == "--input") {
+      size_t eq = val.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return die("--input expects NAME=FILE.npy, got '" + val + "'");
+      inputFiles[val.substr(0, eq)] = val.substr(eq + 1);
+    } else if (a == "--output-dir") {
+      outDir = val;
+    } else if (a == "--weights") {
+      weights = val;
+    } else {
+      char *end = nullptr;
+      long n = std::strtol(val.c_str(), &end, 10);
+      if (*end != '\0' || n < 1 || n > 1000000)
+        return die(a + " expects a positive integer, got '" + val + "'");
+      (a == "--bench" ? bench : threads) = n;
+    }
+  }
+  if (outDir.empty() && bench == 0)
+    return die("give --output-dir DIR or --bench N (see --help)");
+
+  std::vector<NpyArray> arrays(api.num_inputs);
+  std::vector<canao_tensor> in(api.num_inputs);
+  for (size_t k = 0; k < api.num_inputs; ++k) {
+    auto it = inputFiles.find(api.inputs[k].name);
+    if (it == inputFiles.end())
+      return die(std::string("missing --input ") + api.inputs[k].name +
+                 "=FILE.npy");
+    std::string err;
+    if (!read_npy(it->second, arrays[k], err))
+      return die(err);
+    in[k].dtype = arrays[k].dtype;
+    in[k].rank = static_cast<int32_t>(arrays[k].shape.size());
+    std::copy(arrays[k].shape.begin(), arrays[k].shape.end(), in[k].dims);
+    in[k].data = arrays[k].data.data();
+    inputFiles.erase(it);
+  }
+  if (!inputFiles.empty())
+    return die("the model has no input named '" + inputFiles.begin()->first +
+               "'");
+
+  std::vector<std::vector<char>> outData(api.num_outputs);
+  std::vector<canao_tensor> out(api.num_outputs);
+  for (size_t k = 0; k < api.num_outputs; ++k) {
+    const canao_tensor_info &o = api.outputs[k];
+    size_t count = 1;
+    for (int32_t d = 0; d < o.rank; ++d)
+      count *= static_cast<size_t>(o.dims[d]);
+    outData[k].resize(count * canao_dtype_size(o.dtype));
+    out[k].dtype = o.dtype;
+    out[k].rank = o.rank;
+    std::copy(o.dims, o.dims + o.rank, out[k].dims);
+    out[k].data = outData[k].data();
+  }
+
+  canao_status status;
+  void *ctx = api.create(weights.empty() ? nullptr : weights.c_str(), &status);
+  if (!ctx)
+    return die("out of memory creating the context");
+  auto check = [&](canao_status s) {
+    if (s == CANAO_OK)
+      return true;
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), api.last_error(ctx));
+    return false;
+  };
+  int rc = 1;
+  if (check(status) && check(api.set_num_threads(ctx, static_cast<int>(threads))) &&
+      check(api.run(ctx, in.data(), in.size(), out.data(), out.size()))) {
+    rc = 0;
+    if (bench > 0) {
+      for (int w = 0; w < 2 && rc == 0; ++w)
+        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size())) ? 0 : 1;
+      std::vector<double> ms;
+      for (long r = 0; r < bench && rc == 0; ++r) {
+        auto t0 = std::chrono::steady_clock::now();
+        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size())) ? 0 : 1;
+        auto t1 = std::chrono::steady_clock::now();
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+      if (rc == 0) {
+        std::sort(ms.begin(), ms.end());
+        double median = ms.size() % 2 ? ms[ms.size() / 2]
+                                      : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+        std::printf("latency_ms median=%.4f min=%.4f max=%.4f\n", median,
+                    ms.front(), ms.back());
+      }
+    }
+    for (size_t k = 0; k < api.num_outputs && rc == 0 && !outDir.empty(); ++k) {
+      std::string err;
+      // Output names come from the model file: never let them pick a folder.
+      std::string file = api.outputs[k].name;
+      for (char &c : file)
+        if (c == '/' || c == '\\')
+          c = '_';
+      std::string path = outDir + "/" + file + ".npy";
+      if (!write_npy(path, out[k].dtype, out[k].dims, out[k].rank,
+                     out[k].data, err)) {
+        std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), err.c_str());
+        rc = 1;
+      }
+    }
+  }
+  api.destroy(ctx);
+  return rc;
+}
+
+} // namespace canao_rt
+
+#endif // CANAO_RUNNER_H

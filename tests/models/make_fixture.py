@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Generate a BERT test fixture for canao: ONNX model, inputs, references.
+
+Run with the venv python made by scripts/setup-python.sh::
+
+    VENV/bin/python tests/models/make_fixture.py --out build/fx/tiny \
+        [--layers 2] [--hidden 64] [--heads 2] [--ffn 256] [--vocab 1000] \
+        [--max-pos 512] [--opset 14] [--batch 1] [--seq 128] [--pad 0] \
+        [--head none|cls] [--gelu erf|tanh] [--seed 0] [--no-ort]
+
+Layout of DIR (all .npy are plain numpy arrays)::
+
+    model.onnx                 dynamic batch/sequence axes
+    inputs/<input>.npy         int64 [batch, seq]
+    ref_torch/<output>.npy     float32, PyTorch eager (the primary oracle)
+    ref_ort/<output>.npy       float32, ONNX Runtime CPU (unless --no-ort)
+    meta.json                  inputs, outputs, shape_args, config, op counts
+
+The helpers here (export_onnx, run_ort, write_fixture, ...) are reused by
+minilm.py.  Everything is deterministic given --seed.
+"""
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_mirror import (BertConfig, BertForSequenceClassification,  # noqa
+                         BertModel, init_random_weights)
+
+INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
+BASE_OUTPUTS = ["last_hidden_state", "pooler_output"]
+CLS_OUTPUTS = ["logits"]
+# torch and ORT must agree this closely or the export itself is suspect.
+EXPORT_TOL = 1e-4
+
+
+def export_onnx(model, path, opset, output_names, vocab_size, max_pos):
+    """torch.onnx.export ``model`` with dynamic batch and sequence axes.
+
+    The trace uses a (2, 16) dummy so no dimension is specialised to 1; the
+    fixture's real shape is only fed at run time.
+    """
+    seq = min(16, max_pos)
+    gen = torch.Generator().manual_seed(1234)
+    dummy = (torch.randint(0, vocab_size, (2, seq), generator=gen),
+             torch.ones(2, seq, dtype=torch.int64),
+             torch.zeros(2, seq, dtype=torch.int64))
+    axes = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
+    for name in output_names:
+        axes[name] = ({0: "batch"} if name != "last_hidden_state"
+                      else {0: "batch", 1: "sequence"})
+    with torch.no_grad():
+        torch.onnx.export(model, dummy, str(path), export_params=True,
+                          do_constant_folding=True, opset_version=opset,
+                          input_names=INPUT_NAMES, output_names=output_names,
+                          dynamic_axes=axes)
+
+
+def onnx_op_counts(path):
+    """{op_type: count} over the main graph of the ONNX file at ``path``."""
+    import onnx
+    model = onnx.load(str(path), load_external_data=False)
+    counts = collections.Counter(n.op_type for n in model.graph.node)
+    return dict(sorted(counts.items()))
+
+
+def run_torch(model, inputs, output_names):
+    """Eager PyTorch outputs as float32 numpy arrays, keyed by name."""
+    with torch.no_grad():
+        outs = model(*(torch.from_numpy(inputs[n]) for n in INPUT_NAMES))
+    if isinstance(outs, torch.Tensor):
+        outs = (outs,)
+    return {n: o.numpy().astype(np.float32)
+            for n, o in zip(output_names, outs)}
+
+
+def run_ort(path, inputs, output_names):
+    """ONNX Runtime CPU outputs (all graph optimisations enabled)."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(str(path), opts,
+                                providers=["CPUExecutionProvider"])
+    outs = sess.run(output_names, {n: inputs[n] for n in INPUT_NAMES})
+    return dict(zip(output_names, outs))
+
+
+def make_inputs(batch, seq, vocab, pad, seed):
+    """Random int64 inputs.
+
+    Row ``b`` has its last ``pad + b`` positions masked (0 in the mask, pad id
+    0 in input_ids) when ``pad > 0``, always keeping >= 1 real token; the
+    first token is 1 (a CLS stand-in).  token_type_ids: 0 for the first half
+    of the sequence, 1 for the second.
+    """
+    rng = np.random.RandomState(seed)
+    ids = rng.randint(0, vocab, size=(batch, seq)).astype(np.int64)
+    ids[:, 0] = min(1, vocab - 1)
+    mask = np.ones((batch, seq), dtype=np.int64)
+    for b in range(batch):
+        n_pad = min(pad + b, seq - 1) if pad > 0 else 0
+        if n_pad:
+            mask[b, seq - n_pad:] = 0
+            ids[b, seq - n_pad:] = 0
+    types = np.zeros((batch, seq), dtype=np.int64)
+    types[:, seq // 2:] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def _save_dir(directory, arrays):
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, arr in arrays.items():
+        np.save(directory / f"{name}.npy", arr)
+
+
+def max_abs_diff(a, b):
+    """Largest |a[k] - b[k]| over the shared keys of two output dicts."""
+    return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k])))
+               for k in a)
+
+
+def write_fixture(out, model, inputs, output_names, config, use_ort=True):
+    """Export ``model`` and write inputs, references and meta.json to ``out``.
+
+    Returns (torch-vs-ORT max abs diff or None, op counts).  Raises
+    RuntimeError if ORT disagrees with PyTorch by more than EXPORT_TOL.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("inputs", "ref_torch", "ref_ort"):  # e.g. after --no-ort
+        shutil.rmtree(out / stale, ignore_errors=True)
+    model.eval()
+    onnx_path = out / "model.onnx"
+    export_onnx(model, onnx_path, config["opset"], output_names,
+                config["vocab_size"], config["max_position_embeddings"])
+    ops = onnx_op_counts(onnx_path)
+
+    _save_dir(out / "inputs", inputs)
+    ref = run_torch(model, inputs, output_names)
+    _save_dir(out / "ref_torch", ref)
+
+    diff = None
+    if use_ort:
+        ort_out = run_ort(onnx_path, inputs, output_names)
+        _save_dir(out / "ref_ort", ort_out)
+        diff = max_abs_diff(ort_out, ref)
+        if diff > EXPORT_TOL:
+            raise RuntimeError(f"torch vs ORT max abs diff {diff:.3g} > "
+                               f"{EXPORT_TOL}: export looks wrong")
+
+    meta = {
+        "inputs": {n: list(inputs[n].shape) for n in INPUT_NAMES},
+        "outputs": list(output_names),
+        "shape_args": ["{}={}".format(n, "x".join(map(str, inputs[n].shape)))
+                       for n in INPUT_NAMES],
+        "config": config,
+        "torch_vs_ort_max_abs": diff,
+        "onnx_op_counts": ops,
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return diff, ops
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="fixture directory")
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--heads", type=int, default=2)
+    p.add_argument("--ffn", type=int, default=256)
+    p.add_argument("--vocab", type=int, default=1000)
+    p.add_argument("--max-pos", type=int, default=512)
+    p.add_argument("--opset", type=int, default=14)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--pad", type=int, default=0,
+                   help="masked trailing positions in row 0 (row b: pad+b)")
+    p.add_argument("--head", choices=["none", "cls"], default="none",
+                   help="cls: BertForSequenceClassification -> logits")
+    p.add_argument("--num-labels", type=int, default=2)
+    p.add_argument("--gelu", choices=["erf", "tanh"], default="erf")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-ort", action="store_true",
+                   help="skip the ONNX Runtime reference")
+    args = p.parse_args(argv)
+    if args.seq > args.max_pos:
+        p.error("--seq must be <= --max-pos")
+    if args.hidden % args.heads:
+        p.error("--hidden must be a multiple of --heads")
+    if args.batch < 1 or args.seq < 1 or args.pad < 0:
+        p.error("--batch and --seq must be >= 1, --pad >= 0")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.time()
+    torch.manual_seed(args.seed)
+    cfg = BertConfig(vocab_size=args.vocab, hidden_size=args.hidden,
+                     num_hidden_layers=args.layers,
+                     num_attention_heads=args.heads,
+                     intermediate_size=args.ffn,
+                     max_position_embeddings=args.max_pos,
+                     hidden_act="gelu" if args.gelu == "erf" else "gelu_new",
+                     num_labels=args.num_labels)
+    if args.head == "cls":
+        model, outputs = BertForSequenceClassification(cfg), CLS_OUTPUTS
+    else:
+        model, outputs = BertModel(cfg), BASE_OUTPUTS
+    init_random_weights(model, seed=args.seed)
+
+    inputs = make_inputs(args.batch, args.seq, args.vocab, args.pad,
+                         args.seed)
+    config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
+                  gelu=args.gelu, seed=args.seed, batch=args.batch,
+                  seq=args.seq, pad=args.pad, weights="random")
+    try:
+        diff, ops = write_fixture(args.out, model, inputs, outputs, config,
+                                  use_ort=not args.no_ort)
+    except RuntimeError as exc:
+        print(f"canao: make_fixture: FAILED: {exc}", file=sys.stderr)
+        return 1
+
+    size_mb = os.path.getsize(Path(args.out) / "model.onnx") / 2**20
+    ort_txt = "skipped" if diff is None else f"{diff:.2e}"
+    print(f"canao: fixture {args.out}: L{args.layers} H{args.hidden} "
+          f"A{args.heads} F{args.ffn} V{args.vocab} opset{args.opset} "
+          f"{args.batch}x{args.seq} pad{args.pad} head={args.head} "
+          f"gelu={args.gelu} model={size_mb:.1f}MB nodes={sum(ops.values())} "
+          f"torch-vs-ort={ort_txt} ({time.time() - start:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
