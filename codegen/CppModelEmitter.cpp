@@ -156,7 +156,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     int64_t dim = cast<RankedTensorType>(gather.getData().getType())
                       .getDimSize(gather.getAxis());
     callsText += "  if (!" + it->second + "(" + args + ", &bad_index))\n" +
-                 "    return ctx->fail(CANAO_ERROR_OUT_OF_RANGE, " +
+                 "    return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
                  cString(source + " holds %lld, outside [0, " +
                          std::to_string(dim) + ") (gather '" +
                          locationName(k.op) + "')") +
