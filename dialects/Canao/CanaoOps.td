@@ -50,7 +50,8 @@ def Canao_ConstantOp : Canao_Op<"constant", [ConstantLike]> {
   }];
   let arguments = (ins ElementsAttr:$value);
   let results = (outs Canao_Tensor:$result);
-  let assemblyFormat = "attr-dict $value `:` type($result)";
+  // `canao.constant dense<...> : tensor<...>`: the type is the value's.
+  let hasCustomAssemblyFormat = 1;
   let hasFolder = 1;
   let hasVerifier = 1;
 }

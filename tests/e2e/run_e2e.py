@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""End-to-end check of one fixture: export -> canaoc -> CMake build -> run ->
+compare with PyTorch and ONNX Runtime.
+
+    run_e2e.py --canaoc BUILD/compiler/canaoc --work DIR [--atol 1e-4]
+               [--runtime-errors] [--determinism]
+               (--minilm [--opset N] | -- MAKE_FIXTURE_ARGS...)
+
+Run with the venv python (torch, onnx, onnxruntime). Each step prints one
+line; the script ends with 'N passed, M failed' and exits 1 on any failure.
+The tolerance is max abs error <= 1e-4 against both oracles.
+"""
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent / "models"
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}",
+          flush=True)
+    return ok
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], capture_output=True,
+                          text=True, **kw)
+
+
+def make_fixture(args, fixture):
+    """Generates the fixture unless one made with the same arguments exists."""
+    stamp = fixture / "args.json"
+    wanted = json.dumps({"minilm": args.minilm, "opset": args.opset,
+                         "rest": args.fixture_args})
+    if stamp.exists() and stamp.read_text() == wanted:
+        return True
+    shutil.rmtree(fixture, ignore_errors=True)
+    if args.minilm:
+        cmd = [sys.executable, MODELS / "minilm.py", "export", "--out",
+               fixture, "--opset", args.opset]
+    else:
+        cmd = [sys.executable, MODELS / "make_fixture.py", "--out", fixture,
+               *args.fixture_args]
+    t0 = time.time()
+    r = run(cmd)
+    if not check("fixture", r.returncode == 0,
+                 f"{time.time() - t0:.1f}s" if r.returncode == 0
+                 else r.stderr.strip()[-800:]):
+        return False
+    stamp.write_text(wanted)
+    return True
+
+
+def compile_model(args, fixture, out, shape_args):
+    cmd = [args.canaoc, fixture / "model.onnx", "-o", out, "--name", "model",
+           "-q"]
+    for s in shape_args:
+        cmd += ["--shape", s]
+    return run(cmd)
+
+
+def build(out, build_dir):
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    r = run(["cmake", "-S", out, "-B", build_dir, *gen])
+    if r.returncode == 0:
+        r = run(["cmake", "--build", build_dir, "-j", "2"])
+    return r
+
+
+def input_flags(fixture, meta, override=None):
+    flags = []
+    for name in meta["inputs"]:
+        path = (override or {}).get(name, fixture / "inputs" / f"{name}.npy")
+        flags += ["--input", f"{name}={path}"]
+    return flags
+
+
+def compare(ref_dir, out_dir, outputs, atol):
+    worst = {}
+    for name in outputs:
+        ref = np.load(ref_dir / f"{name}.npy")
+        got = np.load(out_dir / f"{name}.npy")
+        if ref.shape != got.shape or ref.dtype != got.dtype:
+            return False, f"{name}: {got.dtype}{got.shape} vs {ref.dtype}{ref.shape}"
+        worst[name] = float(np.max(np.abs(ref.astype(np.float64) - got)))
+    bad = {k: v for k, v in worst.items() if not v <= atol}
+    text = ", ".join(f"{k} max_abs_err={v:.3g}" for k, v in worst.items())
+    return not bad, text + f" (atol {atol:g})"
+
+
+def runtime_errors(runner, fixture, meta, work):
+    """The runner (and so the C API) rejects bad inputs with one message."""
+    first = next(iter(meta["inputs"]))
+    ids = np.load(fixture / "inputs" / "input_ids.npy")
+    cases = {
+        "wrong shape": (ids[:, :-1].copy(), "expected shape"),
+        "wrong dtype": (ids.astype(np.int32), "expected int64"),
+        "token id outside vocabulary": (
+            np.where(np.arange(ids.size).reshape(ids.shape) == 3,
+                     meta["config"]["vocab_size"] + 7, ids),
+            "outside [0, %d)" % meta["config"]["vocab_size"]),
+    }
+    for label, (array, expect) in cases.items():
+        path = work / f"bad_{label.replace(' ', '_')}.npy"
+        np.save(path, array)
+        out = work / "bad_out"
+        out.mkdir(exist_ok=True)
+        r = run([runner, *input_flags(fixture, meta, {"input_ids": path}),
+                 "--output-dir", out])
+        lines = r.stderr.strip().splitlines()
+        ok = (0 < r.returncode < 128 and len(lines) == 1 and
+              "error:" in lines[0] and expect in lines[0])
+        check(f"runtime rejects {label}", ok,
+              lines[0] if lines else f"exit {r.returncode}, no message")
+    del first
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--canaoc", required=True, type=Path)
+    p.add_argument("--work", required=True, type=Path)
+    p.add_argument("--atol", type=float, default=1e-4)
+    p.add_argument("--minilm", action="store_true")
+    p.add_argument("--opset", default="14")
+    p.add_argument("--runtime-errors", action="store_true")
+    p.add_argument("--determinism", action="store_true")
+    p.add_argument("--threads", default="1")
+    p.add_argument("fixture_args", nargs="*")
+    args = p.parse_args()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    fixture = work / "fixture"
+    if make_fixture(args, fixture):
+        meta = json.loads((fixture / "meta.json").read_text())
+        out, bdir, res = work / "out", work / "build", work / "result"
+        t0 = time.time()
+        r = compile_model(args, fixture, out, meta["shape_args"])
+        if check("canaoc", r.returncode == 0,
+                 f"{time.time() - t0:.1f}s" if r.returncode == 0
+                 else r.stderr.strip()[-800:]):
+            if args.determinism:
+                again = work / "out_again"
+                shutil.rmtree(again, ignore_errors=True)
+                compile_model(args, fixture, again, meta["shape_args"])
+                cmp = filecmp.dircmp(out, again)
+                same = all(filecmp.cmp(out / f, again / f, shallow=False)
+                           for f in _files(out)) and _files(out) == _files(again)
+                check("byte-identical output on recompile", same,
+                      "" if same else str(cmp.diff_files))
+            t0 = time.time()
+            r = build(out, bdir)
+            if check("cmake build", r.returncode == 0,
+                     f"{time.time() - t0:.1f}s" if r.returncode == 0
+                     else (r.stdout + r.stderr).strip()[-1500:]):
+                runner = bdir / "model_run"
+                shutil.rmtree(res, ignore_errors=True)
+                res.mkdir()
+                r = run([runner, *input_flags(fixture, meta), "--output-dir",
+                         res, "--threads", args.threads])
+                if check("run", r.returncode == 0, r.stderr.strip()):
+                    for oracle in ("ref_torch", "ref_ort"):
+                        if (fixture / oracle).is_dir():
+                            ok, text = compare(fixture / oracle, res,
+                                               meta["outputs"], args.atol)
+                            check(f"matches {oracle}", ok, text)
+                        else:
+                            check(f"matches {oracle}", False, "no reference")
+                    if args.minilm:
+                        r = run([sys.executable, MODELS / "minilm.py", "demo",
+                                 fixture, res])
+                        check("paraphrase ranks above unrelated sentence",
+                              r.returncode == 0, r.stdout.strip().replace(
+                                  "\n", " | ")[-400:])
+                if args.runtime_errors:
+                    runtime_errors(runner, fixture, meta, work)
+    passed = sum(results)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not results else 0
+
+
+def _files(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*")
+                  if p.is_file())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
