@@ -279,7 +279,8 @@ LogicalResult ReduceMeanOp::verify() {
 
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = shapeOf(getInput()).size();
-  if (getAxis() < 0 || getAxis() >= rank)
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= rank)
     return emitOpError("axis out of range");
   return success();
 }

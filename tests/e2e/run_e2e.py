@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,11 +66,22 @@ def make_fixture(args, fixture):
 
 
 def compile_model(args, fixture, out, shape_args):
-    cmd = [args.canaoc, fixture / "model.onnx", "-o", out, "--name", "model",
-           "-q"]
+    """Runs canaoc; returns (completed process, wall seconds, peak RSS MB)."""
+    cmd = [str(c) for c in [args.canaoc, fixture / "model.onnx", "-o", out,
+                            "--name", "model", "-q"]]
     for s in shape_args:
         cmd += ["--shape", s]
-    return run(cmd)
+    with tempfile.TemporaryFile("w+") as err:
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        # wait4 gives this child's own peak RSS (not the exporter's).
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.time() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        result = subprocess.CompletedProcess(cmd, proc.returncode, "",
+                                             err.read())
+    return result, seconds, usage.ru_maxrss / 1024.0
 
 
 def build(out, build_dir):
@@ -138,6 +150,8 @@ def main():
     p.add_argument("--runtime-errors", action="store_true")
     p.add_argument("--determinism", action="store_true")
     p.add_argument("--threads", default="1")
+    p.add_argument("--max-compile-seconds", type=float, default=0)
+    p.add_argument("--max-compile-rss-mb", type=float, default=0)
     p.add_argument("fixture_args", nargs="*")
     args = p.parse_args()
     work = args.work.resolve()
@@ -146,11 +160,17 @@ def main():
     if make_fixture(args, fixture):
         meta = json.loads((fixture / "meta.json").read_text())
         out, bdir, res = work / "out", work / "build", work / "result"
-        t0 = time.time()
-        r = compile_model(args, fixture, out, meta["shape_args"])
+        r, seconds, rss = compile_model(args, fixture, out,
+                                        meta["shape_args"])
         if check("canaoc", r.returncode == 0,
-                 f"{time.time() - t0:.1f}s" if r.returncode == 0
-                 else r.stderr.strip()[-800:]):
+                 f"{seconds:.1f}s, peak RSS {rss:.0f} MB"
+                 if r.returncode == 0 else r.stderr.strip()[-800:]):
+            if args.max_compile_seconds:
+                check(f"compile time <= {args.max_compile_seconds:g} s",
+                      seconds <= args.max_compile_seconds, f"{seconds:.1f}s")
+            if args.max_compile_rss_mb:
+                check(f"compile peak RSS <= {args.max_compile_rss_mb:g} MB",
+                      rss <= args.max_compile_rss_mb, f"{rss:.0f} MB")
             if args.determinism:
                 again = work / "out_again"
                 shutil.rmtree(again, ignore_errors=True)
