@@ -10,6 +10,8 @@
 #include "Canao/CanaoOps.h"
 #include "Canao/ShapeUtils.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 
@@ -123,6 +125,180 @@ private:
 };
 
 std::string in(int i) { return "in" + std::to_string(i); }
+
+/// C++ statements for a scalar fused body (arith/math ops), given the
+/// expression of each block argument. Returns the expression of the
+/// yielded value; temporaries are declared in `stmts`.
+struct ScalarBody {
+  std::string stmts;
+  std::string result;
+};
+
+llvm::Expected<ScalarBody> renderScalarBody(Block &block,
+                                            ArrayRef<std::string> args,
+                                            const std::string &indent) {
+  llvm::DenseMap<Value, std::string> names;
+  for (auto [i, a] : llvm::enumerate(block.getArguments()))
+    names[a] = args[i];
+  auto name = [&](Value v) -> std::string {
+    if (auto it = names.find(v); it != names.end())
+      return it->second;
+    if (auto c = v.getDefiningOp<arith::ConstantOp>())
+      if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+        return floatLiteral(f.getValueAsDouble());
+    return "<?>";
+  };
+  ScalarBody out;
+  int next = 0;
+  for (Operation &op : block) {
+    if (auto y = dyn_cast<YieldOp>(op)) {
+      out.result = name(y.getValue());
+      break;
+    }
+    if (isa<arith::ConstantOp>(op)) {
+      if (!isa<FloatAttr>(cast<arith::ConstantOp>(op).getValue()))
+        break;
+      continue;
+    }
+    auto a = [&](int i) { return name(op.getOperand(i)); };
+    std::optional<std::string> e =
+        llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
+            .Case([&](arith::AddFOp) { return a(0) + " + " + a(1); })
+            .Case([&](arith::SubFOp) { return a(0) + " - " + a(1); })
+            .Case([&](arith::MulFOp) { return a(0) + " * " + a(1); })
+            .Case([&](arith::DivFOp) { return a(0) + " / " + a(1); })
+            .Case([&](arith::NegFOp) { return "-" + a(0); })
+            .Case([&](arith::MaximumFOp) {
+              return "std::max(" + a(0) + ", " + a(1) + ")";
+            })
+            .Case<arith::SIToFPOp, arith::UIToFPOp>([&](Operation *) {
+              return "static_cast<float>(" + a(0) + ")";
+            })
+            .Case([&](math::ErfOp) { return "std::erf(" + a(0) + ")"; })
+            .Case([&](math::TanhOp) { return "std::tanh(" + a(0) + ")"; })
+            .Case([&](math::SqrtOp) { return "std::sqrt(" + a(0) + ")"; })
+            .Case([&](math::RsqrtOp) {
+              return "1.0f / std::sqrt(" + a(0) + ")";
+            })
+            .Case([&](math::ExpOp) { return "std::exp(" + a(0) + ")"; })
+            .Default([](Operation *) { return std::nullopt; });
+    if (!e)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "codegen: unsupported op '" + op.getName().getStringRef().str() +
+              "' in a fused body");
+    std::string t = "t" + std::to_string(next++);
+    out.stmts += indent + "const float " + t + " = " + *e + ";\n";
+    names[op.getResult(0)] = t;
+  }
+  return out;
+}
+
+llvm::Expected<std::string> emitFused(FusedOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  std::vector<Access> acc;
+  for (auto [i, v] : llvm::enumerate(op.getInputs()))
+    acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
+  acc.push_back({"out", 0, rowMajorStrides(out)});
+  LoopNest nest(out, acc);
+  std::string error;
+  std::string text = nest.render([&](ArrayRef<std::string> off) {
+    SmallVector<std::string> args;
+    for (size_t i = 0; i + 1 < off.size(); ++i)
+      args.push_back(in(i) + "[" + off[i] + "]");
+    auto body = renderScalarBody(op.getBody().front(), args, "");
+    if (!body) {
+      error = llvm::toString(body.takeError());
+      return std::string();
+    }
+    // Temporaries go on one line each inside the innermost loop.
+    std::string stmts = body->stmts;
+    for (size_t p = 0; (p = stmts.find('\n', p)) != std::string::npos;)
+      stmts.replace(p, 1, "\n" + LoopNest::pad(off.size() > 0 ? 2 : 1)), p += 1;
+    return "{\n" + LoopNest::pad(2) + stmts + "out[" + off.back() +
+           "] = " + body->result + ";\n" + LoopNest::pad(1) + "}";
+  });
+  if (!error.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  return text;
+}
+
+llvm::Expected<std::string> emitDense(DenseOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t K = shapeOf(op.getWeight())[0], N = out.back();
+  ArrayRef<int64_t> lead = out.drop_back();
+  // Operand numbering follows the op: input, weight, [bias], extra...,
+  // [ln_scale, ln_bias].
+  int next = 2;
+  int bias = op.getBias() ? next++ : -1;
+  int firstExtra = next;
+  next += op.getExtra().size();
+  int lnScale = op.getLnScale() ? next++ : -1;
+  int lnBias = op.getLnScale() ? next++ : -1;
+
+  SmallVector<int64_t> rows = rowMajorStrides(lead);
+  std::vector<Access> acc;
+  auto scaled = [&](int64_t f) {
+    SmallVector<int64_t> s(rows);
+    for (int64_t &x : s)
+      x *= f;
+    return s;
+  };
+  acc.push_back({"in0", 0, scaled(K)});
+  acc.push_back({"out", 0, scaled(N)});
+  SmallVector<int64_t> lastStride;
+  for (auto [j, e] : llvm::enumerate(op.getExtra())) {
+    SmallVector<int64_t> st = broadcastStrides(shapeOf(e), out);
+    lastStride.push_back(st.back());
+    st.pop_back();
+    acc.push_back({in(firstExtra + j), 0, st});
+  }
+  std::string N_ = std::to_string(N), K_ = std::to_string(K);
+  std::string p = LoopNest::pad(2);
+  std::string error;
+  LoopNest nest(lead, acc);
+  std::string text = nest.render([&](ArrayRef<std::string> off) {
+    std::string s = "const float* a = in0 + " + off[0] + ";\n" + p +
+                    "float* y = out + " + off[1] + ";\n";
+    s += p + "for (int64_t n = 0; n < " + N_ + "; ++n) y[n] = " +
+         (bias >= 0 ? in(bias) + "[n]" : std::string("0.0f")) + ";\n";
+    s += p + "for (int64_t k = 0; k < " + K_ + "; ++k) {\n" + p +
+         "  const float av = a[k];\n" + p + "  const float* w = in1 + k * " +
+         N_ + ";\n" + p + "  for (int64_t n = 0; n < " + N_ +
+         "; ++n) y[n] += av * w[n];\n" + p + "}\n";
+    if (!op.getEpilogue().empty()) {
+      SmallVector<std::string> args = {"y[n]"};
+      for (size_t j = 0; j < op.getExtra().size(); ++j)
+        args.push_back(in(firstExtra + j) + "[" + off[2 + j] +
+                       (lastStride[j] ? " + n * " + std::to_string(lastStride[j])
+                                      : std::string()) +
+                       "]");
+      auto body = renderScalarBody(op.getEpilogue().front(), args, p + "  ");
+      if (!body) {
+        error = llvm::toString(body.takeError());
+        return std::string();
+      }
+      s += p + "for (int64_t n = 0; n < " + N_ + "; ++n) {\n" + body->stmts +
+           p + "  y[n] = " + body->result + ";\n" + p + "}\n";
+    }
+    if (lnScale >= 0) {
+      std::string inv = floatLiteral(1.0 / N);
+      s += p + "float sum = 0.0f;\n" + p + "for (int64_t n = 0; n < " + N_ +
+           "; ++n) sum += y[n];\n" + p + "const float mean = sum * " + inv +
+           ";\n" + p + "float var = 0.0f;\n" + p +
+           "for (int64_t n = 0; n < " + N_ +
+           "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
+           "const float rstd = 1.0f / std::sqrt(var * " + inv + " + " +
+           floatLiteral(op.getLnEpsilon()->convertToFloat()) + ");\n" + p +
+           "for (int64_t n = 0; n < " + N_ + "; ++n) y[n] = (y[n] - mean) * "
+           "rstd * " + in(lnScale) + "[n] + " + in(lnBias) + "[n];";
+    }
+    return s;
+  });
+  if (!error.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  return text;
+}
 
 /// Element-wise ops: the C++ expression of one element.
 std::optional<std::string> elementExpr(Operation *op,
@@ -375,6 +551,8 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
       .Case([](SoftmaxOp o) { return emitSoftmax(o); })
       .Case([](LayerNormOp o) { return emitLayerNorm(o); })
       .Case([](GatherOp o) { return emitGather(o); })
+      .Case([](FusedOp o) { return emitFused(o); })
+      .Case([](DenseOp o) { return emitDense(o); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {
         return llvm::createStringError(
             llvm::inconvertibleErrorCode(),

@@ -94,6 +94,10 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
   for (Operation &op : func.getBody().front()) {
     if (isa<func::ReturnOp>(op))
       break;
+    // Scalar constants (hoisted out of fused bodies) are literals in code.
+    if (op.getNumResults() == 1 &&
+        !isa<RankedTensorType>(op.getResult(0).getType()))
+      continue;
     if (op.getNumResults() != 1)
       return fail("codegen: unexpected op '" +
                   op.getName().getStringRef() + "'");

@@ -9,7 +9,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
-  canao::registerCanaoPasses();
+  canao::registerAllCanaoPasses();
   mlir::DialectRegistry registry;
   registry.insert<canao::CanaoDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

@@ -27,7 +27,9 @@
 
 #include "canao/runtime.h"
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
@@ -52,19 +54,24 @@ const char *kUsage =
     "  --shape INPUT=D0xD1     static shape for an input with symbolic dims\n"
     "                          (repeatable; dims named *batch* default to 1,\n"
     "                          *seq* to 128)\n"
-    "  --emit=cpp|mlir         output kind (default cpp; mlir prints the IR\n"
-    "                          after the pipeline, to stdout without -o)\n"
+    "  --emit=cpp|mlir|mlir-import\n"
+    "                          output kind (default cpp; mlir is the IR after\n"
+    "                          the pass pipeline, mlir-import the IR as\n"
+    "                          imported; to stdout without -o)\n"
     "  --embed-weights         put the weights in the library as a C++ array\n"
     "                          instead of NAME.weights\n"
     "  --report[=json]         print kernels, arena and weight sizes\n"
-    "  -q, --quiet             no progress output\n"
+    "  --disable-pass=NAME     leave a pass out of the pipeline (repeatable)\n"
+    "  -v, --verbose           progress with timings (default on a terminal)\n"
+    "  -q, --quiet             no progress output and no notes\n"
     "  --version               print the version\n"
     "  -h, --help              this help\n";
 
 struct Options {
   std::string model, outDir, name, emit = "cpp", report;
   std::map<std::string, std::vector<int64_t>> shapes;
-  bool embedWeights = false, quiet = false;
+  std::set<std::string> disabledPasses;
+  bool embedWeights = false, quiet = false, verbose = false;
 };
 
 int error(const std::string &msg) {
@@ -148,16 +155,30 @@ int parseArgs(int argc, char **argv, Options &o) {
         return error(err);
     } else if (a.rfind("--emit=", 0) == 0) {
       o.emit = a.substr(7);
-      if (o.emit != "cpp" && o.emit != "mlir")
-        return error("--emit must be cpp or mlir, got '" + o.emit + "'");
+      if (o.emit != "cpp" && o.emit != "mlir" && o.emit != "mlir-import")
+        return error("--emit must be cpp, mlir or mlir-import, got '" +
+                     o.emit + "'");
     } else if (a == "--report" || a == "--report=text") {
       o.report = "text";
     } else if (a == "--report=json") {
       o.report = "json";
+    } else if (a.rfind("--disable-pass=", 0) == 0) {
+      std::string name = a.substr(15);
+      const auto &known = pipelinePassNames();
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string list;
+        for (const std::string &k : known)
+          list += (list.empty() ? "" : ", ") + k;
+        return error("--disable-pass: unknown pass '" + name + "' (passes: " +
+                     list + ")");
+      }
+      o.disabledPasses.insert(name);
     } else if (a == "--embed-weights") {
       o.embedWeights = true;
     } else if (a == "-q" || a == "--quiet") {
       o.quiet = true;
+    } else if (a == "-v" || a == "--verbose") {
+      o.verbose = true;
     } else if (!a.empty() && a[0] == '-') {
       return error("unknown option '" + a + "' (see --help)");
     } else if (o.model.empty()) {
@@ -327,7 +348,8 @@ int main(int argc, char **argv) {
   Options o;
   if (int rc = parseArgs(argc, argv, o); rc >= 0)
     return rc;
-  Progress progress(o.quiet);
+  // Progress is for people at a terminal; scripts get errors and notes.
+  Progress progress(o.quiet || !(o.verbose || ::isatty(2)));
 
   auto model = OnnxModel::load(o.model);
   if (!model)
@@ -358,13 +380,15 @@ int main(int argc, char **argv) {
       diagText = d.str();
     return mlir::success();
   });
-  mlir::PassManager pm(&context);
-  buildCanaoPipeline(pm);
-  if (mlir::failed(pm.run(**module)))
-    return error("pass pipeline failed: " + diagText);
-  progress.step("ran the pass pipeline");
+  if (o.emit != "mlir-import") {
+    mlir::PassManager pm(&context);
+    buildCanaoPipeline(pm, o.disabledPasses);
+    if (mlir::failed(pm.run(**module)))
+      return error("pass pipeline failed: " + diagText);
+    progress.step("ran the pass pipeline");
+  }
 
-  if (o.emit == "mlir") {
+  if (o.emit != "cpp") {
     if (o.outDir.empty() || o.outDir == "-") {
       (*module)->print(llvm::outs());
       llvm::outs() << "\n";

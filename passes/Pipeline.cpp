@@ -1,18 +1,39 @@
 //===- Pipeline.cpp - the canao pass pipeline -----------------------------===//
 #include "Pipeline.h"
+#include "Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-void canao::buildCanaoPipeline(OpPassManager &pm) {
+const std::vector<std::string> &canao::pipelinePassNames() {
+  static const std::vector<std::string> names = {
+      "canao-raise-layer-norm", "canao-raise-dense", "canao-fuse-elementwise",
+      "canao-fuse-epilogue"};
+  return names;
+}
+
+void canao::buildCanaoPipeline(OpPassManager &pm,
+                               const std::set<std::string> &disabled) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  OpPassManager &f = pm.nest<func::FuncOp>();
+  if (!disabled.count("canao-raise-layer-norm"))
+    f.addPass(createRaiseLayerNorm());
+  if (!disabled.count("canao-raise-dense"))
+    f.addPass(createRaiseDense());
+  if (!disabled.count("canao-fuse-elementwise"))
+    f.addPass(createFuseElementwise());
+  if (!disabled.count("canao-fuse-epilogue"))
+    f.addPass(createFuseEpilogue());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void canao::registerCanaoPasses() {
-  PassPipelineRegistration<>("canao-pipeline",
-                             "The passes canaoc runs before codegen",
-                             buildCanaoPipeline);
+void canao::registerAllCanaoPasses() {
+  registerCanaoPasses();
+  PassPipelineRegistration<>(
+      "canao-pipeline", "The passes canaoc runs before codegen",
+      [](OpPassManager &pm) { buildCanaoPipeline(pm, {}); });
 }

@@ -80,6 +80,12 @@ ElementsAttr canao::makeConstant(ShapedType type, ArrayRef<char> bytes,
   return DenseResourceElementsAttr::get(type, nameHint, std::move(blob));
 }
 
+ElementsAttr canao::reshapeConstant(ElementsAttr attr, ShapedType type) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    return DenseResourceElementsAttr::get(type, resource.getRawHandle());
+  return cast<DenseElementsAttr>(attr).reshape(type);
+}
+
 std::vector<char> canao::transposeBytes(ArrayRef<char> bytes,
                                         ArrayRef<int64_t> shape,
                                         ArrayRef<int64_t> perm,

@@ -128,11 +128,8 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
     return getResult();
   }
   // Reshaping a constant only changes its type: reuse the same bytes.
-  if (auto resource =
-          dyn_cast_if_present<DenseResourceElementsAttr>(adaptor.getInput()))
-    return DenseResourceElementsAttr::get(getType(), resource.getRawHandle());
-  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
-    return dense.reshape(getType());
+  if (auto constant = dyn_cast_if_present<ElementsAttr>(adaptor.getInput()))
+    return reshapeConstant(constant, getType());
   return {};
 }
 
@@ -300,4 +297,69 @@ LogicalResult LayerNormOp::verify() {
   if (shapeOf(getResult()) != in)
     return emitOpError("result must have the input's shape");
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops
+//===----------------------------------------------------------------------===//
+
+/// The body takes one scalar per value in `inputs` (plus `leading` scalars
+/// first) and yields one scalar of the result's element type.
+static LogicalResult verifyScalarBody(Operation *op, Region &body,
+                                      ValueRange inputs, Type result,
+                                      unsigned leading) {
+  if (body.empty())
+    return success();
+  Block &block = body.front();
+  if (block.getNumArguments() != inputs.size() + leading)
+    return op->emitOpError("body must take ")
+           << inputs.size() + leading << " scalar arguments";
+  for (auto [i, v] : llvm::enumerate(inputs))
+    if (block.getArgument(i + leading).getType() != elementOf(v))
+      return op->emitOpError("body argument ")
+             << i + leading << " must be the element type of its input";
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield || yield.getValue().getType() != result)
+    return op->emitOpError("body must yield a ") << result;
+  return success();
+}
+
+LogicalResult FusedOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  if (failed(verifyBroadcast(*this, getInputs(), getResult())))
+    return failure();
+  if (getBody().empty())
+    return emitOpError("needs a body");
+  return verifyScalarBody(*this, getBody(), getInputs(),
+                          elementOf(getResult()), 0);
+}
+
+LogicalResult DenseOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight()),
+                    out = shapeOf(getResult());
+  if (in.size() < 2 || w.size() != 2 || in.back() != w[0])
+    return emitOpError("needs input [..., K] and weight [K, N]");
+  SmallVector<int64_t> expected(in.drop_back());
+  expected.push_back(w[1]);
+  if (ArrayRef<int64_t>(expected) != out)
+    return emitOpError("result must be [..., N]");
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{w[1]})
+    return emitOpError("bias must be [N]");
+  for (Value e : getExtra()) {
+    auto b = broadcastShapes(shapeOf(e), out);
+    if (!b || ArrayRef<int64_t>(*b) != out)
+      return emitOpError("extra inputs must broadcast to the result");
+  }
+  if (!getExtra().empty() && getEpilogue().empty())
+    return emitOpError("extra inputs need an epilogue body");
+  if (getLnScale()) {
+    if (!getLnEpsilon())
+      return emitOpError("layer_norm needs ln_epsilon");
+    if (shapeOf(getLnScale()) != ArrayRef<int64_t>{w[1]} ||
+        shapeOf(getLnBias()) != ArrayRef<int64_t>{w[1]})
+      return emitOpError("layer_norm scale and bias must be [N]");
+  }
+  return verifyScalarBody(*this, getEpilogue(), getExtra(),
+                          elementOf(getResult()), 1);
 }

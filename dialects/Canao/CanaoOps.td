@@ -27,6 +27,9 @@ def Canao_Dialect : Dialect {
   }];
   let cppNamespace = "::canao";
   let hasConstantMaterializer = 1;
+  // Bodies of fused ops are scalar arith/math ops.
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 class Canao_Op<string mnemonic, list<Trait> traits = []>
@@ -221,6 +224,60 @@ def Canao_LayerNormOp : Canao_Op<"layer_norm"> {
   let results = (outs Canao_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops (produced by raising and LP-Fusion)
+//===----------------------------------------------------------------------===//
+
+def Canao_YieldOp : Op<Canao_Dialect, "yield", [Pure, Terminator,
+    ParentOneOf<["FusedOp", "DenseOp"]>]> {
+  let summary = "Yields the scalar result of a fused element-wise body";
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+def Canao_FusedOp : Canao_Op<"fused"> {
+  let summary = "A chain of element-wise ops as one loop";
+  let description = [{
+    The body computes one result element from one element of each input
+    (inputs broadcast to the result shape, NumPy style). Bodies use `arith`
+    and `math` ops on scalars; LP-Fusion writes them from the simplified
+    polynomial form of the chain.
+  }];
+  let arguments = (ins Variadic<Canao_Tensor>:$inputs);
+  let results = (outs Canao_Tensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Canao_DenseOp : Canao_Op<"dense", [AttrSizedOperandSegments]> {
+  let summary = "input x weight + bias, then a fused epilogue";
+  let description = [{
+    `result = layer_norm?(epilogue?(input @ weight + bias, extra...))`.
+    `weight` is [K, N]; `bias` is [N]. The optional epilogue region gets the
+    accumulator and one element of each `extra` input (broadcast to the
+    result) and yields the new value; with `ln_scale` the row is then layer-
+    normalized over the last dim. Everything after the GEMM runs on the row
+    while it is in cache.
+  }];
+  let arguments = (ins Canao_FloatTensor:$input, Canao_FloatTensor:$weight,
+                       Optional<Canao_FloatTensor>:$bias,
+                       Variadic<Canao_Tensor>:$extra,
+                       Optional<Canao_FloatTensor>:$ln_scale,
+                       Optional<Canao_FloatTensor>:$ln_bias,
+                       OptionalAttr<F32Attr>:$ln_epsilon);
+  let results = (outs Canao_FloatTensor:$result);
+  let regions = (region AnyRegion:$epilogue);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? (`extra` `(` $extra^ `)`)?
+    (`layer_norm` `(` $ln_scale^ `,` $ln_bias `)`)? attr-dict `:`
+    functional-type(operands, results) $epilogue
   }];
   let hasVerifier = 1;
 }

@@ -28,6 +28,10 @@ mlir::ElementsAttr makeConstant(mlir::ShapedType type,
                                 llvm::ArrayRef<char> bytes,
                                 llvm::StringRef nameHint);
 
+/// The same bytes viewed with another shape (no copy for resources).
+mlir::ElementsAttr reshapeConstant(mlir::ElementsAttr attr,
+                                   mlir::ShapedType type);
+
 /// Permutes row-major `bytes` of `shape`: result dim i = input dim perm[i].
 std::vector<char> transposeBytes(llvm::ArrayRef<char> bytes,
                                  llvm::ArrayRef<int64_t> shape,
