@@ -65,10 +65,28 @@ def make_fixture(args, fixture):
     return True
 
 
+def external_copy(fixture, work):
+    """The fixture's model with every weight in one external data file."""
+    import onnx
+    ext = work / "external"
+    shutil.rmtree(ext, ignore_errors=True)
+    ext.mkdir()
+    model = onnx.load(str(fixture / "model.onnx"))
+    onnx.save_model(model, str(ext / "model.onnx"),
+                    save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="model.weights.bin", size_threshold=0)
+    return ext / "model.onnx"
+
+
 def compile_model(args, fixture, out, shape_args):
     """Runs canaoc; returns (completed process, wall seconds, peak RSS MB)."""
-    cmd = [str(c) for c in [args.canaoc, fixture / "model.onnx", "-o", out,
+    model = fixture / "model.onnx"
+    if args.external_data:
+        model = external_copy(fixture, args.work.resolve())
+    cmd = [str(c) for c in [args.canaoc, model, "-o", out,
                             "--name", "model", "-q"]]
+    if args.embed_weights:
+        cmd.append("--embed-weights")
     for s in shape_args:
         cmd += ["--shape", s]
     with tempfile.TemporaryFile("w+") as err:
@@ -150,6 +168,10 @@ def main():
     p.add_argument("--runtime-errors", action="store_true")
     p.add_argument("--determinism", action="store_true")
     p.add_argument("--threads", default="1")
+    p.add_argument("--external-data", action="store_true",
+                   help="compile a copy with the weights in external data")
+    p.add_argument("--embed-weights", action="store_true",
+                   help="compile with --embed-weights (no .weights file)")
     p.add_argument("--max-compile-seconds", type=float, default=0)
     p.add_argument("--max-compile-rss-mb", type=float, default=0)
     p.add_argument("fixture_args", nargs="*")
