@@ -148,19 +148,22 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     }
     // Say which model input held the bad index when it came straight from
     // one, e.g. a token id outside the vocabulary.
-    auto gather = cast<GatherOp>(k.op);
-    const Buffer &idx = plan.storage(k.operands[1]);
-    std::string source = idx.kind == BufferKind::Input
-                             ? "input '" + plan.inputNames[idx.index] + "'"
-                             : "an index";
-    int64_t dim = cast<RankedTensorType>(gather.getData().getType())
-                      .getDimSize(gather.getAxis());
-    callsText += "  if (!" + it->second + "(" + args + ", &bad_index))\n" +
-                 "    return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
-                 cString(source + " holds %lld, outside [0, " +
-                         std::to_string(dim) + ") (gather '" +
-                         locationName(k.op) + "')") +
-                 ", static_cast<long long>(bad_index));\n";
+    callsText += "  if (!" + it->second + "(" + args + ", bad_index)) {\n";
+    for (auto [n, check] : llvm::enumerate(indexChecks(k.op))) {
+      const Buffer &idx = plan.storage(k.operands[check.operand]);
+      std::string source = idx.kind == BufferKind::Input
+                               ? "input '" + plan.inputNames[idx.index] + "'"
+                               : "an index";
+      callsText += "    if (bad_index[1] == " + std::to_string(n) + ")\n" +
+                   "      return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
+                   cString(source + " holds %lld, outside [-" +
+                           std::to_string(check.dim) + ", " +
+                           std::to_string(check.dim) + ") (" +
+                           k.op->getName().stripDialect().str() + " '" +
+                           locationName(k.op) + "')") +
+                   ", static_cast<long long>(bad_index[0]));\n";
+    }
+    callsText += "  }\n";
   }
   std::string copyOut;
   for (auto [i, o] : llvm::enumerate(plan.outputs))
@@ -255,7 +258,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
        "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) {\n"
        "  const char *W = ctx->base.weights();\n"
        "  char *A = ctx->base.arena();\n"
-       "  int64_t bad_index = 0;\n  (void)W;\n  (void)A;\n  (void)bad_index;\n" +
+       "  int64_t bad_index[2] = {0, 0};\n  (void)W;\n  (void)A;\n  (void)bad_index;\n" +
        callsText + copyOut + "  return CANAO_OK;\n}\n\n"
        "canao_status finish_create(" + N + "_context *ctx) {\n"
        "  return ctx->base.allocate_arena(kArenaBytes);\n}\n\n"

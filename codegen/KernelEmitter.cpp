@@ -521,7 +521,7 @@ std::string emitGather(GatherOp op) {
   // Indices are validated before anything is written.
   return "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
          "    const int64_t j = static_cast<int64_t>(in1[i]);\n"
-         "    if (j < -" + dim + " || j >= " + dim + ") { *bad_index = j; return false; }\n"
+         "    if (j < -" + dim + " || j >= " + dim + ") { bad_index[0] = j; bad_index[1] = 0; return false; }\n"
          "  }\n"
          "  for (int64_t o = 0; o < " + outer + "; ++o)\n"
          "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
@@ -534,9 +534,137 @@ std::string emitGather(GatherOp op) {
          "  return true;\n";
 }
 
+std::string emitAttention(AttentionOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t B = out[0], S = out[1], D = out[2], H = op.getNumHeads(),
+          dh = D / H;
+  bool packed = op.getQkv().size() == 1;
+  int64_t ld = packed ? 3 * D : D;
+  std::string q = "in0", k = packed ? "in0 + " + std::to_string(D) : "in1",
+              v = packed ? "in0 + " + std::to_string(2 * D) : "in2";
+  int maskIndex = packed ? 1 : 3;
+  std::string maskExpr;
+  if (op.getMask()) {
+    SmallVector<int64_t> st =
+        broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
+    maskExpr = " + " + in(maskIndex) + "[b * " + std::to_string(st[0]) +
+               " + h * " + std::to_string(st[1]) + " + i * " +
+               std::to_string(st[2]) + " + j * " + std::to_string(st[3]) + "]";
+  }
+  std::string B_ = std::to_string(B), S_ = std::to_string(S),
+              D_ = std::to_string(D), H_ = std::to_string(H),
+              dh_ = std::to_string(dh), ld_ = std::to_string(ld);
+  std::string scale = floatLiteral(op.getScale().convertToFloat());
+  // One score row at a time stays in L1; B x H x S x S is never stored.
+  return "  const float* Q = " + q + ";\n  const float* K = " + k +
+         ";\n  const float* V = " + v + ";\n"
+         "  for (int64_t b = 0; b < " + B_ + "; ++b)\n"
+         "  for (int64_t h = 0; h < " + H_ + "; ++h)\n"
+         "  for (int64_t i = 0; i < " + S_ + "; ++i) {\n"
+         "    float row[" + S_ + "];\n"
+         "    const float* q = Q + (b * " + S_ + " + i) * " + ld_ + " + h * " + dh_ + ";\n"
+         "    float mx = -INFINITY;\n"
+         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "      const float* k = K + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
+         "      float dot = 0.0f;\n"
+         "      for (int64_t d = 0; d < " + dh_ + "; ++d) dot += q[d] * k[d];\n"
+         "      row[j] = dot * " + scale + maskExpr + ";\n"
+         "      mx = std::max(mx, row[j]);\n"
+         "    }\n"
+         "    float sum = 0.0f;\n"
+         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "      row[j] = std::exp(row[j] - mx);\n"
+         "      sum += row[j];\n"
+         "    }\n"
+         "    const float inv = 1.0f / sum;\n"
+         "    float* o = out + (b * " + S_ + " + i) * " + D_ + " + h * " + dh_ + ";\n"
+         "    for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] = 0.0f;\n"
+         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "      const float p = row[j] * inv;\n"
+         "      const float* v = V + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
+         "      for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] += p * v[d];\n"
+         "    }\n"
+         "  }\n";
+}
+
+std::string emitEmbedding(EmbeddingOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t D = out.back();
+  ArrayRef<int64_t> lead = out.drop_back();
+  size_t T = op.getTables().size(), A = op.getAddends().size();
+  std::string D_ = std::to_string(D), p = LoopNest::pad(2);
+  // Validate every id before writing anything.
+  std::string text;
+  for (size_t t = 0; t < T; ++t) {
+    std::string V = std::to_string(shapeOf(op.getTables()[t])[0]);
+    text += "  for (int64_t r = 0; r < " + std::to_string(numElements(lead)) +
+            "; ++r) {\n    const int64_t j = static_cast<int64_t>(" +
+            in(T + t) + "[r]);\n    if (j < 0 || j >= " + V +
+            ") { bad_index[0] = j; bad_index[1] = " + std::to_string(t) +
+            "; return false; }\n  }\n";
+  }
+  SmallVector<int64_t> rows = rowMajorStrides(lead);
+  std::vector<Access> acc;
+  acc.push_back({"out", 0, SmallVector<int64_t>(rows)});
+  for (int64_t &x : acc.back().strides)
+    x *= D;
+  for (size_t t = 0; t < T; ++t)
+    acc.push_back({in(T + t), 0, SmallVector<int64_t>(rows)});
+  SmallVector<int64_t> addLast;
+  for (size_t a = 0; a < A; ++a) {
+    SmallVector<int64_t> st = broadcastStrides(shapeOf(op.getAddends()[a]), out);
+    addLast.push_back(st.back());
+    st.pop_back();
+    acc.push_back({in(2 * T + a), 0, st});
+  }
+  int scale = 2 * T + A, bias = scale + 1;
+  LoopNest nest(lead, acc);
+  text += nest.render([&](ArrayRef<std::string> off) {
+    std::string s = "float* y = out + " + off[0] + ";\n";
+    for (size_t t = 0; t < T; ++t)
+      s += p + "const int64_t j" + std::to_string(t) +
+           " = static_cast<int64_t>(" + in(T + t) + "[" + off[1 + t] + "]);\n" +
+           p + "const float* e" + std::to_string(t) + " = " + in(t) + " + (j" +
+           std::to_string(t) + " < 0 ? j" + std::to_string(t) + " + " +
+           std::to_string(shapeOf(op.getTables()[t])[0]) + " : j" +
+           std::to_string(t) + ") * " + D_ + ";\n";
+    s += p + "for (int64_t n = 0; n < " + D_ + "; ++n) y[n] = ";
+    for (size_t t = 0; t < T; ++t)
+      s += (t ? " + e" : "e") + std::to_string(t) + "[n]";
+    for (size_t a = 0; a < A; ++a)
+      s += " + " + in(2 * T + a) + "[" + off[1 + T + a] +
+           (addLast[a] ? " + n * " + std::to_string(addLast[a]) : "") + "]";
+    std::string inv = floatLiteral(1.0 / D);
+    s += ";\n" + p + "float sum = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
+         D_ + "; ++n) sum += y[n];\n" + p + "const float mean = sum * " + inv +
+         ";\n" + p + "float var = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
+         D_ + "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
+         "const float rstd = 1.0f / std::sqrt(var * " + inv + " + " +
+         floatLiteral(op.getLnEpsilon().convertToFloat()) + ");\n" + p +
+         "for (int64_t n = 0; n < " + D_ +
+         "; ++n) y[n] = (y[n] - mean) * rstd * " + in(scale) + "[n] + " +
+         in(bias) + "[n];";
+    return s;
+  });
+  return text + "  return true;\n";
+}
+
 } // namespace
 
-bool canao::kernelReportsErrors(Operation *op) { return isa<GatherOp>(op); }
+bool canao::kernelReportsErrors(Operation *op) {
+  return isa<GatherOp, EmbeddingOp>(op);
+}
+
+std::vector<IndexCheck> canao::indexChecks(Operation *op) {
+  if (auto g = dyn_cast<GatherOp>(op))
+    return {{1, g.getData().getType().getDimSize(g.getAxis())}};
+  std::vector<IndexCheck> checks;
+  if (auto e = dyn_cast<EmbeddingOp>(op))
+    for (auto [t, table] : llvm::enumerate(e.getTables()))
+      checks.push_back({static_cast<unsigned>(e.getTables().size() + t),
+                        cast<RankedTensorType>(table.getType()).getDimSize(0)});
+  return checks;
+}
 
 llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
   if (auto e = elementExpr(op, SmallVector<std::string>(op->getNumOperands(),
@@ -553,6 +681,8 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
       .Case([](GatherOp o) { return emitGather(o); })
       .Case([](FusedOp o) { return emitFused(o); })
       .Case([](DenseOp o) { return emitDense(o); })
+      .Case([](AttentionOp o) { return emitAttention(o); })
+      .Case([](EmbeddingOp o) { return emitEmbedding(o); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {
         return llvm::createStringError(
             llvm::inconvertibleErrorCode(),

@@ -6,6 +6,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace canao {
 
@@ -22,6 +23,15 @@ llvm::Expected<std::string> emitKernelBody(mlir::Operation *op);
 
 /// True for kernels with the failing signature (index checks).
 bool kernelReportsErrors(mlir::Operation *op);
+
+/// The run-time index checks of a failing kernel, in the order the kernel
+/// numbers them in bad_index[1]: which operand holds indices, and the size
+/// of the dimension they index.
+struct IndexCheck {
+  unsigned operand;
+  int64_t dim;
+};
+std::vector<IndexCheck> indexChecks(mlir::Operation *op);
 
 } // namespace canao
 

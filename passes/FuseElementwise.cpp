@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/PatternUtils.h"
 #include "passes/Polynomial.h"
 
 #include "Canao/ConstantData.h"
@@ -28,21 +29,6 @@ using poly::Rational;
 
 namespace {
 
-std::optional<double> scalarValue(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !c.getValue().getElementType().isF32())
-    return std::nullopt;
-  ElementsAttr attr = c.getValue();
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr); dense && dense.isSplat())
-    return dense.getSplatValue<APFloat>().convertToDouble();
-  if (attr.getNumElements() != 1)
-    return std::nullopt;
-  std::vector<char> bytes = constantBytes(attr);
-  float f;
-  std::memcpy(&f, bytes.data(), 4);
-  return f;
-}
-
 /// Ops LP-Fusion understands. Cast to f32 is a leaf conversion.
 bool isFusible(Operation *op) {
   if (op->getNumResults() != 1 ||
@@ -51,7 +37,7 @@ bool isFusible(Operation *op) {
            .isF32())
     return false;
   if (auto pow = dyn_cast<PowOp>(op))
-    return scalarValue(pow.getRhs()).has_value();
+    return scalarConstant(pow.getRhs()).has_value();
   return isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, ErfOp, TanhOp, ExpOp, NegOp,
              SigmoidOp, ReluOp, CastOp>(op);
 }
@@ -79,7 +65,7 @@ void collect(Operation *op, Chain &chain, llvm::DenseSet<Operation *> &seen) {
     Operation *def = v.getDefiningOp();
     if (absorbable(def, op))
       collect(def, chain, seen);
-    else if (!scalarValue(v))
+    else if (!scalarConstant(v))
       chain.leaves.insert(v);
   }
   chain.ops.push_back(op);
@@ -92,7 +78,7 @@ bool toRational(const Chain &chain, Algebra &alg, Rational &out) {
   auto get = [&](Value v) -> Rational {
     if (auto it = value.find(v); it != value.end())
       return it->second;
-    if (auto s = scalarValue(v))
+    if (auto s = scalarConstant(v))
       return alg.constant(*s);
     ArrayRef<Value> leaves = chain.leaves.getArrayRef();
     return alg.input(llvm::find(leaves, v) - leaves.begin());
@@ -115,7 +101,7 @@ bool toRational(const Chain &chain, Algebra &alg, Rational &out) {
             .Case([&](ReluOp) { return alg.apply(Func::Relu, arg(0)); })
             .Case([&](PowOp p) -> std::optional<Rational> {
               Rational res;
-              if (!alg.pow(arg(0), *scalarValue(p.getRhs()), res))
+              if (!alg.pow(arg(0), *scalarConstant(p.getRhs()), res))
                 return std::nullopt;
               return res;
             })

@@ -50,4 +50,49 @@ def FuseEpilogue : Pass<"canao-fuse-epilogue", "mlir::func::FuncOp"> {
   let dependentDialects = ["::canao::CanaoDialect"];
 }
 
+def RaiseAttention : Pass<"canao-raise-attention", "mlir::func::FuncOp"> {
+  let summary = "Head split, QK^T, scale, mask, softmax, .V, merge -> canao.attention";
+  let description = [{
+    Matches the exporter's multi-head attention: Q, K, V of shape [B, S, D]
+    reshaped to [B, S, H, d] and transposed to heads-first (K to [B, H, d,
+    S]), scores = matmul(Q, K^T), divided (or multiplied) by a constant
+    scale, plus an optional additive mask broadcastable to [B, 1|H, 1|S, S],
+    softmax over the last axis, matmul with V, transposed and reshaped back
+    to [B, S, D]. The head split and merge disappear into the attention
+    op's indexing: no transpose kernel remains.
+  }];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
+def FoldAttentionScale : Pass<"canao-fold-attention-scale", "mlir::func::FuncOp"> {
+  let summary = "Fold the attention scale 1/sqrt(d) into the Q weights";
+  let description = [{
+    When Q comes from a canao.dense with constant weight and bias, used only
+    by the attention, the scale multiplies the weight and bias at compile
+    time and the attention's scale becomes 1.
+  }];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
+def MergeQkv : Pass<"canao-merge-qkv", "mlir::func::FuncOp"> {
+  let summary = "Q, K and V projections -> one GEMM over concatenated weights";
+  let description = [{
+    Three canao.dense ops with one input, constant [D, D] weights and [D]
+    biases, used only by one attention, become one dense with a [D, 3D]
+    weight; the attention reads the packed [B, S, 3D] result.
+  }];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
+def RaiseEmbedding : Pass<"canao-raise-embedding", "mlir::func::FuncOp"> {
+  let summary = "Sum of embedding lookups + LayerNorm -> canao.embedding";
+  let description = [{
+    A layer_norm over the last dim whose input is a tree of adds whose
+    leaves are gathers (axis 0) from constant [V, D] tables, or constants
+    broadcastable to the result (e.g. position embeddings the exporter
+    already folded), becomes one canao.embedding op.
+  }];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
 #endif // CANAO_PASSES

@@ -9,8 +9,10 @@ using namespace mlir;
 
 const std::vector<std::string> &canao::pipelinePassNames() {
   static const std::vector<std::string> names = {
-      "canao-raise-layer-norm", "canao-raise-dense", "canao-fuse-elementwise",
-      "canao-fuse-epilogue"};
+      "canao-raise-layer-norm",     "canao-raise-dense",
+      "canao-raise-embedding",      "canao-raise-attention",
+      "canao-fold-attention-scale", "canao-merge-qkv",
+      "canao-fuse-elementwise",     "canao-fuse-epilogue"};
   return names;
 }
 
@@ -23,6 +25,14 @@ void canao::buildCanaoPipeline(OpPassManager &pm,
     f.addPass(createRaiseLayerNorm());
   if (!disabled.count("canao-raise-dense"))
     f.addPass(createRaiseDense());
+  if (!disabled.count("canao-raise-embedding"))
+    f.addPass(createRaiseEmbedding());
+  if (!disabled.count("canao-raise-attention"))
+    f.addPass(createRaiseAttention());
+  if (!disabled.count("canao-fold-attention-scale"))
+    f.addPass(createFoldAttentionScale());
+  if (!disabled.count("canao-merge-qkv"))
+    f.addPass(createMergeQkv());
   if (!disabled.count("canao-fuse-elementwise"))
     f.addPass(createFuseElementwise());
   if (!disabled.count("canao-fuse-epilogue"))

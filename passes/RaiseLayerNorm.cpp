@@ -1,5 +1,6 @@
 //===- RaiseLayerNorm.cpp - decomposed LayerNorm -> canao.layer_norm ------===//
 #include "passes/Passes.h"
+#include "passes/PatternUtils.h"
 
 #include "Canao/ConstantData.h"
 
@@ -15,18 +16,6 @@ using namespace mlir;
 using namespace canao;
 
 namespace {
-
-/// The single float value of a constant, if it is one.
-std::optional<float> scalarConstant(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || c.getValue().getNumElements() != 1 ||
-      !c.getValue().getElementType().isF32())
-    return std::nullopt;
-  std::vector<char> bytes = constantBytes(c.getValue());
-  float f;
-  std::memcpy(&f, bytes.data(), 4);
-  return f;
-}
 
 /// mean over exactly the last axis, keepdims.
 bool isLastAxisMean(ReduceMeanOp m) {
@@ -72,7 +61,8 @@ struct DecomposedLayerNorm : OpRewritePattern<DivOp> {
       return failure();
     Value epsValue;
     auto var = operandOf<ReduceMeanOp>(addEps, epsValue);
-    std::optional<float> eps = epsValue ? scalarConstant(epsValue) : std::nullopt;
+    std::optional<double> eps =
+        epsValue ? scalarConstant(epsValue) : std::nullopt;
     if (!var || !eps || !isLastAxisMean(var))
       return failure();
     // mean((x - mean)^2): Pow(d, 2) or d * d.

@@ -156,6 +156,15 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
     identity &= static_cast<int64_t>(i) == p;
   if (identity)
     return getInput();
+  // transpose(transpose(x)) is one transpose with the composed perm.
+  if (auto inner = getInput().getDefiningOp<TransposeOp>()) {
+    SmallVector<int64_t> composed;
+    for (int64_t p : perm)
+      composed.push_back(inner.getPerm()[p]);
+    getInputMutable().assign(inner.getInput());
+    setPerm(composed);
+    return getResult();
+  }
   // Transposing a weight at compile time (Gemm with transB, for example)
   // costs one pass over its bytes and nothing at run time.
   auto constant = dyn_cast_if_present<ElementsAttr>(adaptor.getInput());
@@ -362,4 +371,56 @@ LogicalResult DenseOp::verify() {
   }
   return verifyScalarBody(*this, getEpilogue(), getExtra(),
                           elementOf(getResult()), 1);
+}
+
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> out = shapeOf(getResult());
+  if (out.size() != 3)
+    return emitOpError("result must be [B, S, D]");
+  int64_t d = out[2], heads = getNumHeads();
+  if (heads <= 0 || d % heads != 0)
+    return emitOpError("D = ") << d << " is not divisible by num_heads";
+  if (getQkv().size() == 3) {
+    for (Value v : getQkv())
+      if (shapeOf(v) != out)
+        return emitOpError("q, k and v must have the result's shape");
+  } else if (getQkv().size() == 1) {
+    SmallVector<int64_t> packed(out);
+    packed[2] *= 3;
+    if (shapeOf(getQkv()[0]) != ArrayRef<int64_t>(packed))
+      return emitOpError("packed qkv must be [B, S, 3D]");
+  } else {
+    return emitOpError("takes q, k, v or one packed qkv");
+  }
+  if (getMask()) {
+    SmallVector<int64_t> scores = {out[0], heads, out[1], out[1]};
+    auto b = broadcastShapes(shapeOf(getMask()), scores);
+    if (!b || ArrayRef<int64_t>(*b) != ArrayRef<int64_t>(scores))
+      return emitOpError("mask must broadcast to [B, heads, S, S]");
+  }
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  ArrayRef<int64_t> out = shapeOf(getResult());
+  if (getTables().size() != getIndices().size() || getTables().empty())
+    return emitOpError("needs one index tensor per table");
+  int64_t d = out.back();
+  for (auto [t, i] : llvm::zip(getTables(), getIndices())) {
+    ArrayRef<int64_t> ts = shapeOf(t);
+    SmallVector<int64_t> expected(shapeOf(i));
+    expected.push_back(d);
+    if (ts.size() != 2 || ts[1] != d || ArrayRef<int64_t>(expected) != out)
+      return emitOpError("tables must be [V, D] and indices the result's "
+                         "leading shape");
+  }
+  for (Value a : getAddends()) {
+    auto b = broadcastShapes(shapeOf(a), out);
+    if (!b || ArrayRef<int64_t>(*b) != out)
+      return emitOpError("addends must broadcast to the result");
+  }
+  if (shapeOf(getLnScale()) != ArrayRef<int64_t>{d} ||
+      shapeOf(getLnBias()) != ArrayRef<int64_t>{d})
+    return emitOpError("layer_norm scale and bias must be [D]");
+  return success();
 }

@@ -282,4 +282,45 @@ def Canao_DenseOp : Canao_Op<"dense", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Canao_AttentionOp : Canao_Op<"attention", [AttrSizedOperandSegments]> {
+  let summary = "Multi-head self-attention with head split/merge in indexing";
+  let description = [{
+    `qkv` is either three [B, S, D] tensors (Q, K, V) or one packed
+    [B, S, 3D] tensor (Q, K, V side by side, from one merged GEMM). Heads
+    are `num_heads` slices of width D / num_heads. Per (batch, head):
+    softmax(scale * Q K^T + mask) V, written to [B, S, D] with heads merged.
+    The optional additive `mask` broadcasts to [B, num_heads, S, S]. The
+    B x H x S x S score tensor is never materialized.
+  }];
+  let arguments = (ins Variadic<Canao_FloatTensor>:$qkv,
+                       Optional<Canao_FloatTensor>:$mask,
+                       I64Attr:$num_heads, F32Attr:$scale);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = [{
+    `(` $qkv `)` (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Canao_EmbeddingOp : Canao_Op<"embedding", [AttrSizedOperandSegments]> {
+  let summary = "Sum of table lookups and addends, then LayerNorm";
+  let description = [{
+    `result[b, s] = layer_norm(sum_i tables[i][indices[i][b, s]] +
+    sum_j addends[j][b, s])` over the last dim. Token ids outside a table
+    are a run-time error, as for canao.gather.
+  }];
+  let arguments = (ins Variadic<Canao_FloatTensor>:$tables,
+                       Variadic<Canao_IndexTensor>:$indices,
+                       Variadic<Canao_FloatTensor>:$addends,
+                       Canao_FloatTensor:$ln_scale, Canao_FloatTensor:$ln_bias,
+                       F32Attr:$ln_epsilon);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = [{
+    `tables` `(` $tables `)` `indices` `(` $indices `)` `addends` `(` $addends `)`
+    `layer_norm` `(` $ln_scale `,` $ln_bias `)` attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // CANAO_OPS

@@ -141,7 +141,7 @@ def runtime_errors(runner, fixture, meta, work):
         "token id outside vocabulary": (
             np.where(np.arange(ids.size).reshape(ids.shape) == 3,
                      meta["config"]["vocab_size"] + 7, ids),
-            "outside [0, %d)" % meta["config"]["vocab_size"]),
+            "outside [-{0}, {0})".format(meta["config"]["vocab_size"])),
     }
     for label, (array, expect) in cases.items():
         path = work / f"bad_{label.replace(' ', '_')}.npy"

@@ -1,0 +1,612 @@
+#!/usr/bin/env python3
+"""Op conformance: tiny one-op (or one-pattern) ONNX models, canaoc vs ORT.
+
+    test_ops.py --canaoc BUILD/compiler/canaoc --work DIR [--keep]
+                [--only SUBSTRING ...]
+
+For each case below the script builds a small ONNX model with onnx.helper
+(ir_version 8, the case's opset), draws deterministic random inputs (numpy,
+seeded from the case name), computes the reference with ONNX Runtime (CPU,
+graph optimizations off), compiles the model with canaoc into
+DIR/cases/<case>/out, builds every generated project at once through one
+CMake super-project (DIR/super, add_subdirectory of each output, one Ninja
+build), runs each `<name>_run` and compares:
+
+  - dtype and shape must match exactly;
+  - int64 / int32 / bool outputs must be equal exactly;
+  - float outputs: max abs error <= 1e-5 (ATOL below), NaN where the
+    reference has none (or vice versa) fails.
+
+Every case feeds at least one graph input (not a constant), so canaoc emits
+runtime kernels rather than folding; weights-like operands are
+initializers.
+
+Prints `PASS name` / `FAIL name: reason` per case, then `N passed, M failed`;
+exits 1 on any failure. Needs numpy, onnx and onnxruntime; no pytest.
+DIR is wiped per case unless --keep is given, in which case the work
+directory is left in place after the run (it is always reused in place).
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ATOL = 1e-5
+CANAOC_TIMEOUT_S = 120
+RUN_TIMEOUT_S = 60
+INT64_MIN = -(2 ** 63)
+INT64_MAX = 2 ** 63 - 1
+
+F32, I64, BOOL = np.float32, np.int64, np.bool_
+
+N = helper.make_node
+
+
+# ---------------------------------------------------------------------------
+# Case construction helpers
+# ---------------------------------------------------------------------------
+
+class Case:
+    """One model: nodes, graph inputs (arrays), initializers, outputs."""
+
+    def __init__(self, name, opset, nodes, inputs, inits=None, outputs=None):
+        self.name = name
+        self.opset = opset
+        self.nodes = nodes
+        self.inputs = inputs            # name -> np.ndarray (graph inputs)
+        self.inits = inits or {}        # name -> np.ndarray (initializers)
+        self.outputs = outputs or [("y", F32)]
+
+    def model(self, out_shapes=None):
+        def vi(name, dtype, shape):
+            elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype)) \
+                if hasattr(helper, "np_dtype_to_tensor_dtype") else \
+                onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
+            return helper.make_tensor_value_info(name, elem, shape)
+
+        ins = [vi(k, v.dtype, list(v.shape)) for k, v in self.inputs.items()]
+        outs = [vi(n, dt, None if out_shapes is None else list(out_shapes[n]))
+                for n, dt in self.outputs]
+        inits = [numpy_helper.from_array(v, k) for k, v in self.inits.items()]
+        graph = helper.make_graph(self.nodes, self.name, ins, outs,
+                                  initializer=inits)
+        m = helper.make_model(graph, producer_name="canao-test-ops",
+                              opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        return m
+
+
+def rng_for(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape).astype(F32)
+
+
+def f32(x):
+    return np.array(x, dtype=F32)
+
+
+def i64(x):
+    return np.array(x, dtype=I64)
+
+
+def build_cases():
+    cases = []
+
+    def add(name, opset, nodes, inputs, inits=None, outputs=None):
+        cases.append(Case(name, opset, nodes, inputs, inits, outputs))
+
+    # ---- elementwise with broadcasting ------------------------------------
+    for op in ["Add", "Sub", "Mul", "Div"]:
+        r = rng_for(op)
+        a = randn(r, 2, 3, 4)
+        b = randn(r, 3, 1)
+        if op == "Div":
+            b = (np.abs(b) + 0.5).astype(F32)
+        add(f"{op.lower()}_bcast", 13, [N(op, ["a", "b"], ["y"])],
+            {"a": a, "b": b})
+    r = rng_for("sub_bcast_rev")
+    add("sub_bcast_rev", 13, [N("Sub", ["b", "a"], ["y"])],
+        {"a": randn(r, 2, 3, 4), "b": randn(r, 3, 1)})
+    r = rng_for("div_bcast_rev")
+    add("div_bcast_rev", 13, [N("Div", ["b", "a"], ["y"])],
+        {"a": (np.abs(randn(r, 2, 3, 4)) + 0.5).astype(F32),
+         "b": randn(r, 3, 1)})
+    r = rng_for("mul_both_bcast")
+    add("mul_both_bcast", 13, [N("Mul", ["a", "b"], ["y"])],
+        {"a": randn(r, 2, 1, 4), "b": randn(r, 3, 1)})
+
+    for e in [2, 3]:
+        r = rng_for(f"pow{e}")
+        add(f"pow_scalar{e}", 13, [N("Pow", ["x", "e"], ["y"])],
+            {"x": randn(r, 2, 3, 4)}, {"e": f32(float(e))})
+
+    r = rng_for("sqrt")
+    # Sqrt of abs(x) + 0.1 (the abs taken on the input data: canaoc has no
+    # Abs op, it is not a BERT-family op).
+    add("sqrt", 13, [N("Sqrt", ["x"], ["y"])],
+        {"x": (np.abs(randn(r, 2, 3, 4)) + F32(0.1)).astype(F32)})
+
+    for op in ["Erf", "Tanh", "Exp", "Neg", "Relu", "Sigmoid"]:
+        r = rng_for(op)
+        x = randn(r, 2, 3, 4) * F32(2.0)
+        add(op.lower(), 13, [N(op, ["x"], ["y"])], {"x": x})
+
+    r = rng_for("gelu_erf")
+    add("gelu_erf", 13,
+        [N("Div", ["x", "sqrt2"], ["d"]), N("Erf", ["d"], ["e"]),
+         N("Add", ["e", "one"], ["e1"]), N("Mul", ["x", "half"], ["xh"]),
+         N("Mul", ["xh", "e1"], ["y"])],
+        {"x": randn(r, 2, 3, 8) * F32(2.0)},
+        {"sqrt2": f32(1.41421356), "one": f32(1.0), "half": f32(0.5)})
+
+    r = rng_for("gelu_tanh")
+    add("gelu_tanh", 13,
+        [N("Pow", ["x", "three"], ["x3"]), N("Mul", ["x3", "k"], ["kx3"]),
+         N("Add", ["x", "kx3"], ["inner"]), N("Mul", ["inner", "c"], ["ci"]),
+         N("Tanh", ["ci"], ["t"]), N("Add", ["one", "t"], ["t1"]),
+         N("Mul", ["half", "x"], ["hx"]), N("Mul", ["hx", "t1"], ["y"])],
+        {"x": randn(r, 2, 3, 8) * F32(2.0)},
+        {"three": f32(3.0), "k": f32(0.044715), "c": f32(0.7978845608),
+         "one": f32(1.0), "half": f32(0.5)})
+
+    # ---- comparison, select, casts ----------------------------------------
+    r = rng_for("equal")
+    add("equal_int64", 13, [N("Equal", ["a", "b"], ["y"])],
+        {"a": r.integers(0, 3, (2, 3, 4)).astype(I64),
+         "b": r.integers(0, 3, (3, 1)).astype(I64)},
+        outputs=[("y", BOOL)])
+
+    r = rng_for("where")
+    add("where_bcast", 13, [N("Where", ["c", "x", "z"], ["y"])],
+        {"c": r.integers(0, 2, (2, 1, 4)).astype(BOOL),
+         "x": randn(r, 3, 1), "z": randn(r, 2, 3, 4)})
+
+    r = rng_for("cast_i64_f32")
+    add("cast_i64_f32", 13, [N("Cast", ["x"], ["y"], to=TensorProto.FLOAT)],
+        {"x": r.integers(-1000, 1000, (2, 3, 4)).astype(I64)})
+    r = rng_for("cast_f32_i64")
+    # Non-negative, fractional part in [0.05, 0.45]: truncation and
+    # round-to-nearest agree, so no rounding-mode question arises.
+    x = (r.integers(0, 1000, (2, 3, 4)) + r.uniform(0.05, 0.45, (2, 3, 4)))
+    add("cast_f32_i64", 13, [N("Cast", ["x"], ["y"], to=TensorProto.INT64)],
+        {"x": x.astype(F32)}, outputs=[("y", I64)])
+    r = rng_for("cast_bool_f32")
+    add("cast_bool_f32", 13, [N("Cast", ["x"], ["y"], to=TensorProto.FLOAT)],
+        {"x": r.integers(0, 2, (2, 3, 4)).astype(BOOL)})
+
+    # ---- shape / layout ops -----------------------------------------------
+    r = rng_for("expand")
+    add("expand", 13, [N("Expand", ["x", "s"], ["y"])],
+        {"x": randn(r, 3, 1)}, {"s": i64([2, 3, 4])})
+
+    r = rng_for("slice_step2")
+    add("slice_step2", 13,
+        [N("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
+        {"x": randn(r, 6, 8, 5)},
+        {"st": i64([0, 1]), "en": i64([6, 8]), "ax": i64([0, 1]),
+         "sp": i64([2, 3])})
+    r = rng_for("slice_neg_step")
+    add("slice_neg_step", 13,
+        [N("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
+        {"x": randn(r, 6, 8, 5)},
+        {"st": i64([-1, 3]), "en": i64([INT64_MIN, 0]), "ax": i64([0, 2]),
+         "sp": i64([-2, -1])})
+    r = rng_for("slice_neg_step_clamp")
+    add("slice_neg_step_clamp", 13,
+        [N("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
+        {"x": randn(r, 6, 8, 5)},
+        {"st": i64([INT64_MAX, -2]), "en": i64([-100, 1]),
+         "ax": i64([-2, 0]), "sp": i64([-3, -1])})
+
+    r = rng_for("concat")
+    add("concat_axis1", 13, [N("Concat", ["a", "b"], ["y"], axis=1)],
+        {"a": randn(r, 2, 3, 4), "b": randn(r, 2, 5, 4)})
+
+    r = rng_for("transpose")
+    add("transpose_201", 13, [N("Transpose", ["x"], ["y"], perm=[2, 0, 1])],
+        {"x": randn(r, 2, 3, 4)})
+
+    r = rng_for("reshape")
+    add("reshape_0_neg1", 13, [N("Reshape", ["x", "s"], ["y"])],
+        {"x": randn(r, 2, 3, 4)}, {"s": i64([0, -1, 2])})
+
+    r = rng_for("flatten")
+    add("flatten_axis2", 13, [N("Flatten", ["x"], ["y"], axis=2)],
+        {"x": randn(r, 2, 3, 4, 5)})
+
+    r = rng_for("squeeze11")
+    add("squeeze_opset11", 11, [N("Squeeze", ["x"], ["y"], axes=[1, -1])],
+        {"x": randn(r, 2, 1, 3, 1)})
+    r = rng_for("unsqueeze11")
+    add("unsqueeze_opset11", 11, [N("Unsqueeze", ["x"], ["y"], axes=[0, 3])],
+        {"x": randn(r, 2, 3)})
+    r = rng_for("squeeze13")
+    add("squeeze_opset13", 13, [N("Squeeze", ["x", "ax"], ["y"])],
+        {"x": randn(r, 2, 1, 3, 1)}, {"ax": i64([1, -1])})
+    r = rng_for("unsqueeze13")
+    add("unsqueeze_opset13", 13, [N("Unsqueeze", ["x", "ax"], ["y"])],
+        {"x": randn(r, 2, 3)}, {"ax": i64([1, -1])})
+
+    # ---- gather -------------------------------------------------------------
+    r = rng_for("gather_table")
+    add("gather_table_axis0", 13, [N("Gather", ["t", "idx"], ["y"], axis=0)],
+        {"idx": r.integers(0, 10, (2, 5)).astype(I64)},
+        {"t": randn(r, 10, 4)})
+    r = rng_for("gather_pooler")
+    add("gather_scalar_axis1", 13, [N("Gather", ["x", "i"], ["y"], axis=1)],
+        {"x": randn(r, 2, 5, 4)}, {"i": i64(0)})
+
+    # ---- matmul / gemm ------------------------------------------------------
+    r = rng_for("matmul_4d")
+    add("matmul_4d_x_2d", 13, [N("MatMul", ["a", "w"], ["y"])],
+        {"a": randn(r, 2, 3, 4, 5)}, {"w": randn(r, 5, 6)})
+    r = rng_for("matmul_4d_inputs")
+    add("matmul_4d_x_2d_inputs", 13, [N("MatMul", ["a", "b"], ["y"])],
+        {"a": randn(r, 2, 3, 4, 5), "b": randn(r, 5, 6)})
+    r = rng_for("matmul_bcast")
+    add("matmul_batch_bcast", 13, [N("MatMul", ["a", "b"], ["y"])],
+        {"a": randn(r, 2, 1, 4, 5), "b": randn(r, 3, 5, 6)})
+    r = rng_for("matmul_vec")
+    add("matmul_vec_lhs", 13, [N("MatMul", ["a", "b"], ["y"])],
+        {"a": randn(r, 4), "b": randn(r, 4, 3)})
+    r = rng_for("gemm")
+    add("gemm_tA_tB", 11,
+        [N("Gemm", ["a", "b", "c"], ["y"], transA=1, transB=1, alpha=0.5,
+           beta=2.0)],
+        {"a": randn(r, 5, 2)}, {"b": randn(r, 3, 5), "c": randn(r, 3)})
+
+    # ---- reductions / softmax ----------------------------------------------
+    r = rng_for("rm1")
+    add("reducemean_ax1_keep", 13,
+        [N("ReduceMean", ["x"], ["y"], axes=[1], keepdims=1)],
+        {"x": randn(r, 2, 3, 4)})
+    r = rng_for("rm2")
+    add("reducemean_axneg1_nokeep", 13,
+        [N("ReduceMean", ["x"], ["y"], axes=[-1], keepdims=0)],
+        {"x": randn(r, 2, 3, 4)})
+    r = rng_for("rm3")
+    add("reducemean_ax02", 13, [N("ReduceMean", ["x"], ["y"], axes=[0, 2])],
+        {"x": randn(r, 2, 3, 4)})
+
+    r = rng_for("sm1")
+    add("softmax_axneg1_op13", 13, [N("Softmax", ["x"], ["y"], axis=-1)],
+        {"x": randn(r, 2, 3, 4) * F32(3.0)})
+    r = rng_for("sm2")
+    add("softmax_ax1_op11", 11, [N("Softmax", ["x"], ["y"], axis=1)],
+        {"x": randn(r, 2, 3, 4) * F32(3.0)})
+    r = rng_for("sm3")
+    add("softmax_ax1_op13", 13, [N("Softmax", ["x"], ["y"], axis=1)],
+        {"x": randn(r, 2, 3, 4) * F32(3.0)})
+
+    # ---- layer norm ----------------------------------------------------------
+    r = rng_for("ln17")
+    add("layernorm_op17", 17,
+        [N("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
+           epsilon=1e-5)],
+        {"x": randn(r, 2, 5, 8)}, {"g": randn(r, 8), "b": randn(r, 8)})
+
+    def ln_chain(axes, x="x", out="y", g="g", b="b", p=""):
+        return [
+            N("ReduceMean", [x], [p + "mu"], axes=axes),
+            N("Sub", [x, p + "mu"], [p + "d"]),
+            N("Pow", [p + "d", "two"], [p + "d2"]),
+            N("ReduceMean", [p + "d2"], [p + "var"], axes=axes),
+            N("Add", [p + "var", "eps"], [p + "ve"]),
+            N("Sqrt", [p + "ve"], [p + "sd"]),
+            N("Div", [p + "d", p + "sd"], [p + "nrm"]),
+            N("Mul", [p + "nrm", g], [p + "sc"]),
+            N("Add", [p + "sc", b], [out]),
+        ]
+
+    ln_consts = {"two": f32(2.0), "eps": f32(1e-5)}
+    r = rng_for("ln_dec")
+    add("layernorm_decomposed_last", 13, ln_chain([-1]),
+        {"x": randn(r, 2, 5, 8)},
+        {"g": randn(r, 8), "b": randn(r, 8), **ln_consts})
+    r = rng_for("ln_dec_ax1")
+    # Normalizes over axis 1 with gamma/beta over the last axis: looks like
+    # a LayerNorm but is not one over the last axis; must stay correct.
+    add("layernorm_decomposed_axis1", 13, ln_chain([1]),
+        {"x": randn(r, 2, 4, 8)},
+        {"g": randn(r, 8), "b": randn(r, 8), **ln_consts})
+    r = rng_for("ln_dec_ax1_g41")
+    add("layernorm_decomposed_axis1_gamma41", 13, ln_chain([1]),
+        {"x": randn(r, 2, 4, 8)},
+        {"g": randn(r, 4, 1), "b": randn(r, 4, 1), **ln_consts})
+
+    # ---- residual: LayerNorm(MatMul(x, W) + b + x) -----------------------
+    r = rng_for("residual")
+    add("residual_dense_layernorm", 17,
+        [N("MatMul", ["x", "w"], ["mm"]), N("Add", ["mm", "bias"], ["mb"]),
+         N("Add", ["mb", "x"], ["res"]),
+         N("LayerNormalization", ["res", "g", "b"], ["y"], axis=-1,
+           epsilon=1e-5)],
+        {"x": randn(r, 2, 5, 8)},
+        {"w": randn(r, 8, 8) * F32(0.5), "bias": randn(r, 8),
+         "g": randn(r, 8), "b": randn(r, 8)})
+    r = rng_for("residual_dec")
+    add("residual_dense_layernorm_decomposed", 13,
+        [N("MatMul", ["x", "w"], ["mm"]), N("Add", ["mm", "bias"], ["mb"]),
+         N("Add", ["mb", "x"], ["res"])] + ln_chain([-1], x="res"),
+        {"x": randn(r, 2, 5, 8)},
+        {"w": randn(r, 8, 8) * F32(0.5), "bias": randn(r, 8),
+         "g": randn(r, 8), "b": randn(r, 8), **ln_consts})
+    r = rng_for("dense_gelu")
+    add("dense_bias_gelu", 13,
+        [N("MatMul", ["x", "w"], ["mm"]), N("Add", ["mm", "bias"], ["h"]),
+         N("Div", ["h", "sqrt2"], ["d"]), N("Erf", ["d"], ["e"]),
+         N("Add", ["e", "one"], ["e1"]), N("Mul", ["h", "e1"], ["he"]),
+         N("Mul", ["he", "half"], ["y"])],
+        {"x": randn(r, 2, 5, 8)},
+        {"w": randn(r, 8, 12) * F32(0.5), "bias": randn(r, 12),
+         "sqrt2": f32(1.41421356), "one": f32(1.0), "half": f32(0.5)})
+
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# Pipeline
+# ---------------------------------------------------------------------------
+
+def run(cmd, timeout=None, **kw):
+    return subprocess.run([str(c) for c in cmd], capture_output=True,
+                          text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, **kw)
+
+
+def tail(text, n=600):
+    text = (text or "").strip()
+    return text if len(text) <= n else "..." + text[-n:]
+
+
+def reference(case, model_path):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(str(model_path), so,
+                                providers=["CPUExecutionProvider"])
+    names = [n for n, _ in case.outputs]
+    res = sess.run(names, dict(case.inputs))
+    return dict(zip(names, res))
+
+
+def prepare(case, cdir):
+    """Writes model.onnx, inputs/*.npy and ref/*.npy; returns the refs."""
+    cdir.mkdir(parents=True, exist_ok=True)
+    (cdir / "inputs").mkdir(exist_ok=True)
+    (cdir / "ref").mkdir(exist_ok=True)
+    model = case.model()  # output shapes unknown: not checker-clean
+    probe = cdir / "probe.onnx"
+    onnx.save(model, str(probe))
+    refs = reference(case, probe)
+    probe.unlink()
+    # Final model: output shapes filled in from the reference.
+    model = case.model({k: v.shape for k, v in refs.items()})
+    onnx.checker.check_model(model)
+    onnx.save(model, str(cdir / "model.onnx"))
+    for k, v in case.inputs.items():
+        np.save(cdir / "inputs" / f"{k}.npy", v)
+    for k, v in refs.items():
+        np.save(cdir / "ref" / f"{k}.npy", v)
+    return refs
+
+
+def compile_case(canaoc, case, cdir):
+    out = cdir / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        r = run([canaoc, cdir / "model.onnx", "-o", out, "--name",
+                 target_name(case), "-q"], timeout=CANAOC_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"canaoc timed out after {CANAOC_TIMEOUT_S} s"
+    if r.returncode != 0:
+        return f"canaoc exit {r.returncode}: {tail(r.stderr)}"
+    if not (out / "CMakeLists.txt").exists():
+        return "canaoc wrote no CMakeLists.txt"
+    return None
+
+
+def target_name(case):
+    return "op_" + case.name
+
+
+def build_all(work, compiled):
+    """One CMake super-project over all generated outputs.
+
+    Returns {case name: executable path or error string}."""
+    sup = work / "super"
+    src = sup / "src"
+    bld = sup / "build"
+    shutil.rmtree(sup, ignore_errors=True)
+    src.mkdir(parents=True)
+    lines = ["cmake_minimum_required(VERSION 3.16)",
+             "project(canao_test_ops LANGUAGES CXX)",
+             "if(NOT CMAKE_BUILD_TYPE)",
+             "  set(CMAKE_BUILD_TYPE Release CACHE STRING \"\" FORCE)",
+             "endif()"]
+    for case, cdir in compiled:
+        lines.append(f'add_subdirectory("{(cdir / "out").as_posix()}" '
+                     f'"{case.name}")')
+    (src / "CMakeLists.txt").write_text("\n".join(lines) + "\n")
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    results = {}
+    r = run(["cmake", "-S", src, "-B", bld, *gen,
+             "-DCMAKE_BUILD_TYPE=Release"])
+    if r.returncode != 0:
+        err = "cmake configure (super-project) failed: " + tail(r.stderr)
+        return {case.name: err for case, _ in compiled}
+    jobs = str(max(1, min(os.cpu_count() or 2, 8)))
+    keep_going = ["--", "-k", "0"] if gen else ["--", "-k"]
+    run(["cmake", "--build", bld, "-j", jobs, *keep_going])
+    for case, _ in compiled:
+        exe = bld / case.name / f"{target_name(case)}_run"
+        if exe.exists():
+            results[case.name] = exe
+            continue
+        # Rebuild just this target to get its own error message.
+        r = run(["cmake", "--build", bld, "--target",
+                 f"{target_name(case)}_run"])
+        if r.returncode == 0 and exe.exists():
+            results[case.name] = exe
+        else:
+            results[case.name] = "build failed: " + tail(r.stdout + r.stderr)
+    return results
+
+
+def compare(case, refs, outdir):
+    details = []
+    ok = True
+    for name, _ in case.outputs:
+        fname = name.replace("/", "_") + ".npy"
+        path = outdir / fname
+        if not path.exists():
+            return False, f"no output file {fname}"
+        try:
+            got = np.load(path)
+        except Exception as e:  # noqa: BLE001
+            return False, f"{fname} unreadable: {e}"
+        ref = refs[name]
+        if got.dtype != ref.dtype or got.shape != ref.shape:
+            return False, (f"{name}: got {got.dtype}{list(got.shape)}, "
+                           f"want {ref.dtype}{list(ref.shape)}")
+        if ref.dtype.kind == "f":
+            nan_mismatch = np.isnan(got) != np.isnan(ref)
+            if nan_mismatch.any():
+                ok = False
+                details.append(f"{name}: NaN at {int(nan_mismatch.sum())} "
+                               "positions that differ from the reference")
+                continue
+            fin = ~np.isnan(ref)
+            err = np.abs(got[fin].astype(np.float64) - ref[fin]) \
+                if fin.any() else np.zeros(1)
+            worst = float(err.max()) if err.size else 0.0
+            if not worst <= ATOL:
+                ok = False
+                diff = np.abs(got.astype(np.float64) - ref)
+                idx = np.unravel_index(int(np.nanargmax(diff)), ref.shape)
+                details.append(
+                    f"{name}: max_abs_err={worst:.3g} > {ATOL:g} at "
+                    f"{list(map(int, idx))} (got {got[idx]!r}, want "
+                    f"{ref[idx]!r}); {int((diff > ATOL).sum())}/{ref.size} "
+                    "elements off")
+            else:
+                details.append(f"{name}: max_abs_err={worst:.3g}")
+        else:
+            bad = got != ref
+            if bad.any():
+                ok = False
+                idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                details.append(f"{name}: {int(bad.sum())}/{ref.size} elements "
+                               f"differ, first at {list(idx)} (got "
+                               f"{got[idx]!r}, want {ref[idx]!r})")
+    return ok, "; ".join(details)
+
+
+def execute(case, cdir, exe, refs):
+    outdir = cdir / "result"
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir()
+    cmd = [exe]
+    for k in case.inputs:
+        cmd += ["--input", f"{k}={cdir / 'inputs' / (k + '.npy')}"]
+    cmd += ["--output-dir", outdir]
+    try:
+        r = run(cmd, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return False, f"runner timed out after {RUN_TIMEOUT_S} s"
+    if r.returncode != 0:
+        return False, f"runner exit {r.returncode}: {tail(r.stderr)}"
+    return compare(case, refs, outdir)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--canaoc", required=True, type=Path)
+    ap.add_argument("--work", required=True, type=Path)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep DIR afterwards (default: remove it on success)")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only cases whose name contains one of these")
+    args = ap.parse_args()
+    canaoc = args.canaoc.resolve()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+
+    cases = build_cases()
+    names = [c.name for c in cases]
+    assert len(names) == len(set(names)), "duplicate case names"
+    if args.only:
+        cases = [c for c in cases if any(s in c.name for s in args.only)]
+
+    verdict = {}        # name -> (ok, detail)
+    refs = {}
+    prepared = []
+    for case in cases:
+        cdir = work / "cases" / case.name
+        try:
+            refs[case.name] = prepare(case, cdir)
+            prepared.append((case, cdir))
+        except Exception as e:  # noqa: BLE001 - a broken case is a FAIL
+            verdict[case.name] = (False, "reference (onnx/onnxruntime): "
+                                  f"{type(e).__name__}: {tail(str(e))}")
+
+    workers = max(1, min(os.cpu_count() or 2, 8))
+    with ThreadPoolExecutor(workers) as pool:
+        errs = list(pool.map(lambda cc: compile_case(canaoc, *cc), prepared))
+    compiled = []
+    for (case, cdir), err in zip(prepared, errs):
+        if err:
+            verdict[case.name] = (False, err)
+        else:
+            compiled.append((case, cdir))
+
+    exes = build_all(work, compiled) if compiled else {}
+
+    runnable = []
+    for case, cdir in compiled:
+        exe = exes[case.name]
+        if isinstance(exe, str):
+            verdict[case.name] = (False, exe)
+        else:
+            runnable.append((case, cdir, exe))
+    with ThreadPoolExecutor(workers) as pool:
+        outs = list(pool.map(
+            lambda t: execute(t[0], t[1], t[2], refs[t[0].name]), runnable))
+    for (case, _, _), res in zip(runnable, outs):
+        verdict[case.name] = res
+
+    passed = failed = 0
+    for case in cases:
+        ok, detail = verdict[case.name]
+        if ok:
+            passed += 1
+            print(f"PASS {case.name}", flush=True)
+        else:
+            failed += 1
+            print(f"FAIL {case.name}: {detail}", flush=True)
+    print(f"# {len(cases)} cases, float tolerance max abs err <= {ATOL:g}, "
+          f"took {time.monotonic() - start:.1f} s", file=sys.stderr)
+    if not args.keep and failed == 0:
+        shutil.rmtree(work / "cases", ignore_errors=True)
+        shutil.rmtree(work / "super", ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
