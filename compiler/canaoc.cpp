@@ -7,6 +7,7 @@
 // write OUTDIR atomically (a temporary sibling renamed into place).
 //
 //===----------------------------------------------------------------------===//
+#include "CostModel.h"
 #include "CppModelEmitter.h"
 #include "KernelPlan.h"
 #include "onnx/OnnxImporter.h"
@@ -313,33 +314,72 @@ bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
   return static_cast<bool>(f);
 }
 
+std::string jsonString(llvm::StringRef s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string kernelName(mlir::Operation *op) {
+  if (auto loc = mlir::dyn_cast<mlir::NameLoc>(op->getLoc()))
+    return loc.getName().str();
+  return "";
+}
+
+/// --report: what the model became, per kernel, with FLOPs and bytes.
 void printReport(const Options &o, mlir::ModuleOp module,
                  const KernelPlan &plan) {
   int64_t onnxNodes = 0;
   if (auto a = module->getAttrOfType<mlir::IntegerAttr>("canao.onnx_nodes"))
     onnxNodes = a.getInt();
+  int64_t totalFlops = 0, totalBytes = 0;
+  std::vector<KernelCost> costs;
+  for (const Kernel &k : plan.kernels) {
+    costs.push_back(kernelCost(k.op));
+    totalFlops += costs.back().flops;
+    totalBytes += costs.back().bytes;
+  }
+  auto &os = llvm::outs();
   if (o.report == "json") {
-    llvm::outs() << "{\"model\": \"" << o.name
-                 << "\", \"onnx_nodes\": " << onnxNodes
-                 << ", \"kernels\": " << plan.kernels.size()
-                 << ", \"weight_bytes\": " << plan.weights.size()
-                 << ", \"arena_bytes\": " << plan.arenaBytes
-                 << ", \"kernel_list\": [";
+    os << "{\"model\": " << jsonString(o.name)
+       << ", \"onnx_nodes\": " << onnxNodes
+       << ", \"kernels\": " << plan.kernels.size()
+       << ", \"weight_bytes\": " << plan.weights.size()
+       << ", \"arena_bytes\": " << plan.arenaBytes
+       << ", \"flops\": " << totalFlops << ", \"bytes_moved\": " << totalBytes
+       << ", \"kernel_list\": [";
     for (size_t i = 0; i < plan.kernels.size(); ++i)
-      llvm::outs() << (i ? ", " : "") << "\""
-                   << plan.kernels[i].op->getName().getStringRef() << "\"";
-    llvm::outs() << "]}\n";
+      os << (i ? ", " : "") << "{\"op\": "
+         << jsonString(plan.kernels[i].op->getName().getStringRef())
+         << ", \"name\": " << jsonString(kernelName(plan.kernels[i].op))
+         << ", \"flops\": " << costs[i].flops
+         << ", \"bytes\": " << costs[i].bytes << "}";
+    os << "]}\n";
     return;
   }
-  llvm::outs() << "model " << o.name << ": " << onnxNodes << " ONNX nodes -> "
-               << plan.kernels.size() << " kernels\n"
-               << "  weights " << plan.weights.size() << " bytes, arena "
-               << plan.arenaBytes << " bytes\n";
-  std::map<std::string, int> counts;
-  for (const Kernel &k : plan.kernels)
-    ++counts[k.op->getName().getStringRef().str()];
-  for (const auto &[op, n] : counts)
-    llvm::outs() << llvm::format("  %-20s %d\n", op.c_str(), n);
+  os << "model " << o.name << ": " << onnxNodes << " ONNX nodes -> "
+     << plan.kernels.size() << " kernels, "
+     << llvm::format("%.3f", totalFlops / 1e9) << " GFLOP, "
+     << llvm::format("%.1f", totalBytes / 1048576.0) << " MiB moved\n"
+     << "  weights " << plan.weights.size() << " bytes, arena "
+     << plan.arenaBytes << " bytes\n";
+  os << llvm::format("  %4s  %-18s %12s %12s  %s\n", "#", "op", "MFLOP",
+                     "KiB", "from");
+  for (size_t i = 0; i < plan.kernels.size(); ++i)
+    os << llvm::format("  %4zu  %-18s %12.3f %12.1f  ", i,
+                       plan.kernels[i].op->getName().getStringRef().str().c_str(),
+                       costs[i].flops / 1e6, costs[i].bytes / 1024.0)
+       << kernelName(plan.kernels[i].op) << "\n";
 }
 
 } // namespace
