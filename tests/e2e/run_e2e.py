@@ -78,7 +78,62 @@ def external_copy(fixture, work):
     return ext / "model.onnx"
 
 
-def compile_model(args, fixture, out, shape_args):
+PASSES = ["canao-raise-layer-norm", "canao-raise-dense", "canao-raise-embedding",
+          "canao-raise-attention", "canao-fold-attention-scale",
+          "canao-merge-qkv", "canao-fuse-elementwise", "canao-fuse-epilogue"]
+
+
+def report(args, fixture, shape_args, extra=()):
+    """canaoc --report=json for the fixture."""
+    cmd = [args.canaoc, fixture / "model.onnx", "-o", args.work / "report_out",
+           "-q", "--report=json", *extra]
+    for s in shape_args:
+        cmd += ["--shape", s]
+    r = run(cmd)
+    shutil.rmtree(args.work / "report_out", ignore_errors=True)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def check_structure(args, fixture, meta):
+    """Kernel count and arena targets (LP-Fusion, static memory planning)."""
+    rep = report(args, fixture, meta["shape_args"])
+    if not check("report", rep is not None):
+        return
+    layers = meta["config"]["num_hidden_layers"]
+    if args.max_kernels_per_layer:
+        limit = args.max_kernels_per_layer * layers + args.max_extra_kernels
+        check(f"kernels <= {args.max_kernels_per_layer}/layer + "
+              f"{args.max_extra_kernels} = {limit}",
+              rep["kernels"] <= limit,
+              f"{rep['onnx_nodes']} ONNX nodes -> {rep['kernels']} kernels")
+    if args.max_arena_mb:
+        check(f"arena <= {args.max_arena_mb:g} MB",
+              rep["arena_bytes"] <= args.max_arena_mb * 1e6,
+              f"{rep['arena_bytes'] / 1e6:.2f} MB")
+
+
+def each_pass_disabled(args, fixture, meta, work):
+    """Every pass can be switched off and the model still matches."""
+    for name in PASSES:
+        out, bdir, res = work / "nopass_out", work / "nopass_build", work / "nopass_res"
+        for d in (out, bdir, res):
+            shutil.rmtree(d, ignore_errors=True)
+        r, _, _ = compile_model(args, fixture, out, meta["shape_args"],
+                                ["--disable-pass=" + name])
+        ok = r.returncode == 0 and build(out, bdir).returncode == 0
+        if ok:
+            res.mkdir()
+            ok = run([bdir / "model_run", *input_flags(fixture, meta),
+                      "--output-dir", res]).returncode == 0
+        if not check(f"--disable-pass={name} builds and runs", ok,
+                     "" if ok else r.stderr.strip()[-300:]):
+            continue
+        ok, text = compare(fixture / "ref_torch", res, meta["outputs"],
+                           args.atol)
+        check(f"--disable-pass={name} matches ref_torch", ok, text)
+
+
+def compile_model(args, fixture, out, shape_args, extra=()):
     """Runs canaoc; returns (completed process, wall seconds, peak RSS MB)."""
     model = fixture / "model.onnx"
     if args.external_data:
@@ -87,6 +142,7 @@ def compile_model(args, fixture, out, shape_args):
                             "--name", "model", "-q"]]
     if args.embed_weights:
         cmd.append("--embed-weights")
+    cmd += list(extra)
     for s in shape_args:
         cmd += ["--shape", s]
     with tempfile.TemporaryFile("w+") as err:
@@ -168,6 +224,10 @@ def main():
     p.add_argument("--runtime-errors", action="store_true")
     p.add_argument("--determinism", action="store_true")
     p.add_argument("--threads", default="1")
+    p.add_argument("--max-kernels-per-layer", type=int, default=0)
+    p.add_argument("--max-extra-kernels", type=int, default=4)
+    p.add_argument("--max-arena-mb", type=float, default=0)
+    p.add_argument("--each-pass-disabled", action="store_true")
     p.add_argument("--external-data", action="store_true",
                    help="compile a copy with the weights in external data")
     p.add_argument("--embed-weights", action="store_true",
@@ -228,6 +288,10 @@ def main():
                                   "\n", " | ")[-400:])
                 if args.runtime_errors:
                     runtime_errors(runner, fixture, meta, work)
+                if args.each_pass_disabled:
+                    each_pass_disabled(args, fixture, meta, work)
+            if args.max_kernels_per_layer or args.max_arena_mb:
+                check_structure(args, fixture, meta)
     passed = sum(results)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")
