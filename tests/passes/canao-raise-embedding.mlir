@@ -1,0 +1,35 @@
+// RUN: canao-opt %s --canao-raise-embedding --split-input-file | FileCheck %s
+
+// word + token-type lookups + (folded) position embeddings + LayerNorm.
+// CHECK-LABEL: func.func @embedding
+// CHECK: %[[E:.*]] = canao.embedding tables(%{{.*}}, %{{.*}}) indices(%arg0, %arg1) addends(%{{.*}}) layer_norm(%{{.*}}, %{{.*}}) {ln_epsilon = 9.99999996E-13 : f32}
+// CHECK-NOT: canao.gather
+// CHECK: return %[[E]]
+func.func @embedding(%ids: tensor<1x4xi64>, %types: tensor<1x4xi64>) -> tensor<1x4x8xf32> {
+  %word = canao.constant dense<0.5> : tensor<10x8xf32>
+  %type = canao.constant dense<0.25> : tensor<2x8xf32>
+  %pos = canao.constant dense<0.125> : tensor<1x4x8xf32>
+  %g = canao.constant dense<1.0> : tensor<8xf32>
+  %b = canao.constant dense<0.0> : tensor<8xf32>
+  %0 = canao.gather %word[%ids] {axis = 0 : i64} : (tensor<10x8xf32>, tensor<1x4xi64>) -> tensor<1x4x8xf32>
+  %1 = canao.gather %type[%types] {axis = 0 : i64} : (tensor<2x8xf32>, tensor<1x4xi64>) -> tensor<1x4x8xf32>
+  %2 = canao.add %0, %1 : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %3 = canao.add %2, %pos : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %4 = canao.layer_norm %3, %g, %b {axis = 2 : i64, epsilon = 9.99999996E-13 : f32} : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+  return %4 : tensor<1x4x8xf32>
+}
+
+// -----
+
+// Negative: a runtime addend (not a lookup, not a constant) is no embedding.
+// CHECK-LABEL: func.func @runtime_addend
+// CHECK-NOT: canao.embedding
+func.func @runtime_addend(%ids: tensor<1x4xi64>, %h: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  %word = canao.constant dense<0.5> : tensor<10x8xf32>
+  %g = canao.constant dense<1.0> : tensor<8xf32>
+  %b = canao.constant dense<0.0> : tensor<8xf32>
+  %0 = canao.gather %word[%ids] {axis = 0 : i64} : (tensor<10x8xf32>, tensor<1x4xi64>) -> tensor<1x4x8xf32>
+  %1 = canao.add %0, %h : (tensor<1x4x8xf32>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %2 = canao.layer_norm %1, %g, %b {axis = 2 : i64, epsilon = 1.0e-5 : f32} : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
+  return %2 : tensor<1x4x8xf32>
+}
