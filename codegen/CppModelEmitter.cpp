@@ -118,6 +118,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
                 " *__restrict in" + std::to_string(i) + ", ";
     params += cType(plan.buffers[k.result].type.getElementType()) +
               " *__restrict out";
+    if (k.scratch >= 0)
+      params += ", float *__restrict scratch";
     if (failing)
       params += ", int64_t *bad_index";
     std::string signature = std::string(failing ? "bool" : "void") + " (" +
@@ -134,6 +136,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     for (int64_t id : k.operands)
       args += bufferExpr(plan, id, true) + ", ";
     args += bufferExpr(plan, k.result, false);
+    if (k.scratch >= 0)
+      args += ", " + bufferExpr(plan, k.scratch, false);
     std::string comment = "  // " + locationName(k.op) + "\n";
     for (char &c : comment.substr(0, comment.size() - 1))
       (void)c;

@@ -256,16 +256,45 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
   std::string N_ = std::to_string(N), K_ = std::to_string(K);
   std::string p = LoopNest::pad(2);
   std::string error;
+  // GEMM over the flattened rows, blocked so that a K x NB panel of the
+  // weight is reused by every 4-row block while it sits in L2, and the
+  // 4 x NB accumulator tile stays in L1. Then the epilogue and LayerNorm run
+  // row by row on the output, still in this kernel (no extra pass over
+  // memory by another kernel, no intermediate buffer).
+  constexpr int64_t MB = 4, NB = 64;
+  int64_t M = numElements(lead);
+  std::string M_ = std::to_string(M);
+  std::string gemm =
+      "  for (int64_t n0 = 0; n0 < " + N_ + "; n0 += " + std::to_string(NB) +
+      ") {\n"
+      "    const int64_t nb = std::min<int64_t>(" + std::to_string(NB) + ", " +
+      N_ + " - n0);\n"
+      "    for (int64_t m0 = 0; m0 < " + M_ + "; m0 += " + std::to_string(MB) +
+      ") {\n"
+      "      const int64_t mb = std::min<int64_t>(" + std::to_string(MB) + ", " +
+      M_ + " - m0);\n"
+      "      float acc[" + std::to_string(MB) + "][" + std::to_string(NB) +
+      "];\n"
+      "      for (int64_t r = 0; r < mb; ++r)\n"
+      "        for (int64_t n = 0; n < nb; ++n) acc[r][n] = " +
+      (bias >= 0 ? in(bias) + "[n0 + n]" : std::string("0.0f")) + ";\n"
+      "      for (int64_t k = 0; k < " + K_ + "; ++k) {\n"
+      "        const float* w = in1 + k * " + N_ + " + n0;\n"
+      "        for (int64_t r = 0; r < mb; ++r) {\n"
+      "          const float av = in0[(m0 + r) * " + K_ + " + k];\n"
+      "          for (int64_t n = 0; n < nb; ++n) acc[r][n] += av * w[n];\n"
+      "        }\n"
+      "      }\n"
+      "      for (int64_t r = 0; r < mb; ++r)\n"
+      "        for (int64_t n = 0; n < nb; ++n) out[(m0 + r) * " + N_ +
+      " + n0 + n] = acc[r][n];\n"
+      "    }\n"
+      "  }\n";
+  if (op.getEpilogue().empty() && lnScale < 0)
+    return gemm;
   LoopNest nest(lead, acc);
   std::string text = nest.render([&](ArrayRef<std::string> off) {
-    std::string s = "const float* a = in0 + " + off[0] + ";\n" + p +
-                    "float* y = out + " + off[1] + ";\n";
-    s += p + "for (int64_t n = 0; n < " + N_ + "; ++n) y[n] = " +
-         (bias >= 0 ? in(bias) + "[n]" : std::string("0.0f")) + ";\n";
-    s += p + "for (int64_t k = 0; k < " + K_ + "; ++k) {\n" + p +
-         "  const float av = a[k];\n" + p + "  const float* w = in1 + k * " +
-         N_ + ";\n" + p + "  for (int64_t n = 0; n < " + N_ +
-         "; ++n) y[n] += av * w[n];\n" + p + "}\n";
+    std::string s = "float* y = out + " + off[1] + ";\n";
     if (!op.getEpilogue().empty()) {
       SmallVector<std::string> args = {"y[n]"};
       for (size_t j = 0; j < op.getExtra().size(); ++j)
@@ -297,7 +326,7 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
   });
   if (!error.empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
-  return text;
+  return gemm + text;
 }
 
 /// Element-wise ops: the C++ expression of one element.
@@ -555,34 +584,45 @@ std::string emitAttention(AttentionOp op) {
               D_ = std::to_string(D), H_ = std::to_string(H),
               dh_ = std::to_string(dh), ld_ = std::to_string(ld);
   std::string scale = floatLiteral(op.getScale().convertToFloat());
-  // One score row at a time stays in L1; B x H x S x S is never stored.
+  // Per (batch, head): K^T of the head in scratch (dh x S, so the score
+  // row is a vectorizable axpy over j), then one score row at a time; the
+  // B x H x S x S scores are never stored.
   return "  const float* Q = " + q + ";\n  const float* K = " + k +
          ";\n  const float* V = " + v + ";\n"
+         "  float* kt = scratch;\n"
+         "  float* row = scratch + " + std::to_string(dh * S) + ";\n"
          "  for (int64_t b = 0; b < " + B_ + "; ++b)\n"
-         "  for (int64_t h = 0; h < " + H_ + "; ++h)\n"
-         "  for (int64_t i = 0; i < " + S_ + "; ++i) {\n"
-         "    float row[" + S_ + "];\n"
-         "    const float* q = Q + (b * " + S_ + " + i) * " + ld_ + " + h * " + dh_ + ";\n"
-         "    float mx = -INFINITY;\n"
+         "  for (int64_t h = 0; h < " + H_ + "; ++h) {\n"
          "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
          "      const float* k = K + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
-         "      float dot = 0.0f;\n"
-         "      for (int64_t d = 0; d < " + dh_ + "; ++d) dot += q[d] * k[d];\n"
-         "      row[j] = dot * " + scale + maskExpr + ";\n"
-         "      mx = std::max(mx, row[j]);\n"
+         "      for (int64_t d = 0; d < " + dh_ + "; ++d) kt[d * " + S_ + " + j] = k[d];\n"
          "    }\n"
-         "    float sum = 0.0f;\n"
-         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
-         "      row[j] = std::exp(row[j] - mx);\n"
-         "      sum += row[j];\n"
-         "    }\n"
-         "    const float inv = 1.0f / sum;\n"
-         "    float* o = out + (b * " + S_ + " + i) * " + D_ + " + h * " + dh_ + ";\n"
-         "    for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] = 0.0f;\n"
-         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
-         "      const float p = row[j] * inv;\n"
-         "      const float* v = V + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
-         "      for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] += p * v[d];\n"
+         "    for (int64_t i = 0; i < " + S_ + "; ++i) {\n"
+         "      const float* q = Q + (b * " + S_ + " + i) * " + ld_ + " + h * " + dh_ + ";\n"
+         "      for (int64_t j = 0; j < " + S_ + "; ++j) row[j] = 0.0f;\n"
+         "      for (int64_t d = 0; d < " + dh_ + "; ++d) {\n"
+         "        const float qd = q[d] * " + scale + ";\n"
+         "        const float* kr = kt + d * " + S_ + ";\n"
+         "        for (int64_t j = 0; j < " + S_ + "; ++j) row[j] += qd * kr[j];\n"
+         "      }\n"
+         "      float mx = -INFINITY;\n"
+         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "        row[j] = row[j]" + maskExpr + ";\n"
+         "        mx = std::max(mx, row[j]);\n"
+         "      }\n"
+         "      float sum = 0.0f;\n"
+         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "        row[j] = std::exp(row[j] - mx);\n"
+         "        sum += row[j];\n"
+         "      }\n"
+         "      const float inv = 1.0f / sum;\n"
+         "      float* o = out + (b * " + S_ + " + i) * " + D_ + " + h * " + dh_ + ";\n"
+         "      for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] = 0.0f;\n"
+         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "        const float p = row[j] * inv;\n"
+         "        const float* v = V + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
+         "        for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] += p * v[d];\n"
+         "      }\n"
          "    }\n"
          "  }\n";
 }

@@ -55,6 +55,15 @@ static int64_t planArena(std::vector<Buffer> &buffers) {
   return total;
 }
 
+int64_t canao::scratchBytes(Operation *op) {
+  auto att = dyn_cast<AttentionOp>(op);
+  if (!att)
+    return 0;
+  ArrayRef<int64_t> s = att.getType().getShape();
+  int64_t seq = s[1], dh = s[2] / att.getNumHeads();
+  return (dh * seq + seq) * 4;
+}
+
 llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
@@ -129,6 +138,16 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
     }
     k.result = newBuffer(result, BufferKind::Arena);
     plan.buffers[k.result].firstUse = plan.buffers[k.result].lastUse = when;
+    if (int64_t bytes = scratchBytes(&op)) {
+      Buffer b;
+      b.kind = BufferKind::Arena;
+      b.type = RankedTensorType::get({bytes / 4},
+                                     Float32Type::get(op.getContext()));
+      b.bytes = bytes;
+      b.firstUse = b.lastUse = when;
+      plan.buffers.push_back(b);
+      k.scratch = plan.buffers.size() - 1;
+    }
     plan.kernels.push_back(std::move(k));
   }
 

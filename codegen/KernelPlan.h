@@ -37,6 +37,7 @@ struct Kernel {
   mlir::Operation *op = nullptr;
   std::vector<int64_t> operands; ///< buffer ids
   int64_t result = -1;           ///< buffer id
+  int64_t scratch = -1;          ///< arena buffer live only in this kernel
 };
 
 struct ModelOutput {
@@ -57,6 +58,10 @@ struct KernelPlan {
   /// The buffer that owns the bytes of `id` (following reshape aliases).
   const Buffer &storage(int64_t id) const;
 };
+
+/// Bytes of per-kernel scratch `op` needs (0 for none): attention keeps one
+/// head's K^T tile and one score row there, never on the stack.
+int64_t scratchBytes(mlir::Operation *op);
 
 /// Builds the plan for `func.func @main` in `module`, including static
 /// memory planning (liveness + first-fit offsets in one arena).

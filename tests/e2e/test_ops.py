@@ -22,9 +22,13 @@ runtime kernels rather than folding; weights-like operands are
 initializers.
 
 Prints `PASS name` / `FAIL name: reason` per case, then `N passed, M failed`;
-exits 1 on any failure. Needs numpy, onnx and onnxruntime; no pytest.
-DIR is wiped per case unless --keep is given, in which case the work
-directory is left in place after the run (it is always reused in place).
+exits 1 on any failure. Timings go to stderr. Needs numpy, onnx and
+onnxruntime (the project's venv python); no pytest.
+
+DIR/cases and DIR/super are removed after an all-pass run unless --keep;
+after a failure they are left for inspection. --exact-build builds the
+generated projects with exactly their own flags (see build_all), --only
+picks cases by substring.
 """
 
 import argparse
@@ -435,7 +439,8 @@ PCH_HEADERS = ["<algorithm>", "<chrono>", "<cmath>", "<cstdarg>", "<cstddef>",
 def build_all(work, compiled, exact):
     """One CMake super-project over all generated outputs.
 
-    Each generated OUTDIR is add_subdirectory'd unchanged (targets NAME and
+    Each generated OUTDIR (all made by the same canaoc, so they hold
+    identical runtime/ headers) is add_subdirectory'd unchanged (targets NAME and
     NAME_run, the generated flags: Release, -O3). Unless `exact`, two
     build-time savings are layered on from the super-project only:
       - the C++ standard headers come from a precompiled header;
@@ -570,7 +575,7 @@ def main():
     ap.add_argument("--canaoc", required=True, type=Path)
     ap.add_argument("--work", required=True, type=Path)
     ap.add_argument("--keep", action="store_true",
-                    help="keep DIR afterwards (default: remove it on success)")
+                    help="keep DIR/cases and DIR/super after an all-pass run")
     ap.add_argument("--exact-build", action="store_true",
                     help="build the generated projects exactly as generated "
                     "(no precompiled header, driver not at -O0; slower)")
