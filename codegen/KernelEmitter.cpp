@@ -637,7 +637,8 @@ std::string emitEmbedding(EmbeddingOp op) {
   std::string text;
   for (size_t t = 0; t < T; ++t) {
     std::string V = std::to_string(shapeOf(op.getTables()[t])[0]);
-    text += "  for (int64_t r = 0; r < " + std::to_string(numElements(lead)) +
+    int64_t count = numElements(shapeOf(op.getIndices()[t]));
+    text += "  for (int64_t r = 0; r < " + std::to_string(count) +
             "; ++r) {\n    const int64_t j = static_cast<int64_t>(" +
             in(T + t) + "[r]);\n    if (j < 0 || j >= " + V +
             ") { bad_index[0] = j; bad_index[1] = " + std::to_string(t) +
@@ -649,7 +650,8 @@ std::string emitEmbedding(EmbeddingOp op) {
   for (int64_t &x : acc.back().strides)
     x *= D;
   for (size_t t = 0; t < T; ++t)
-    acc.push_back({in(T + t), 0, SmallVector<int64_t>(rows)});
+    acc.push_back(
+        {in(T + t), 0, broadcastStrides(shapeOf(op.getIndices()[t]), lead)});
   SmallVector<int64_t> addLast;
   for (size_t a = 0; a < A; ++a) {
     SmallVector<int64_t> st = broadcastStrides(shapeOf(op.getAddends()[a]), out);

@@ -30,8 +30,15 @@ bool collect(Value v, RankedTensorType type, Leaves &out, bool root) {
     return collect(add.getLhs(), type, out, false) &&
            collect(add.getRhs(), type, out, false);
   }
+  // A lookup may broadcast (position ids [1, S] against a batch of B).
+  auto broadcasts = [&](Type t) {
+    auto b = broadcastShapes(cast<RankedTensorType>(t).getShape(),
+                             type.getShape());
+    return b && ArrayRef<int64_t>(*b) == type.getShape() &&
+           cast<RankedTensorType>(t).getRank() == type.getRank();
+  };
   if (auto g = dyn_cast_or_null<GatherOp>(def);
-      g && g->hasOneUse() && g.getAxis() == 0 && g.getType() == type &&
+      g && g->hasOneUse() && g.getAxis() == 0 && broadcasts(g.getType()) &&
       g.getData().getDefiningOp<ConstantOp>() &&
       g.getData().getType().getRank() == 2) {
     out.tables.push_back(g.getData());

@@ -408,11 +408,12 @@ LogicalResult EmbeddingOp::verify() {
   int64_t d = out.back();
   for (auto [t, i] : llvm::zip(getTables(), getIndices())) {
     ArrayRef<int64_t> ts = shapeOf(t);
-    SmallVector<int64_t> expected(shapeOf(i));
-    expected.push_back(d);
-    if (ts.size() != 2 || ts[1] != d || ArrayRef<int64_t>(expected) != out)
-      return emitOpError("tables must be [V, D] and indices the result's "
-                         "leading shape");
+    auto b = broadcastShapes(shapeOf(i), out.drop_back());
+    if (ts.size() != 2 || ts[1] != d || !b ||
+        ArrayRef<int64_t>(*b) != out.drop_back() ||
+        shapeOf(i).size() + 1 != out.size())
+      return emitOpError("tables must be [V, D] and indices must broadcast "
+                         "to the result's leading shape");
   }
   for (Value a : getAddends()) {
     auto b = broadcastShapes(shapeOf(a), out);

@@ -33,3 +33,22 @@ func.func @runtime_addend(%ids: tensor<1x4xi64>, %h: tensor<1x4x8xf32>) -> tenso
   %2 = canao.layer_norm %1, %g, %b {axis = 2 : i64, epsilon = 1.0e-5 : f32} : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
   return %2 : tensor<1x4x8xf32>
 }
+
+// -----
+
+// Position ids [1, S] looked up for a batch of 2: the lookup broadcasts.
+// CHECK-LABEL: func.func @broadcast_positions
+// CHECK: canao.embedding tables(%{{.*}}, %{{.*}}) indices(%arg0, %{{.*}}) addends() layer_norm
+// CHECK-SAME: (tensor<10x8xf32>, tensor<16x8xf32>, tensor<2x4xi64>, tensor<1x4xi64>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x4x8xf32>
+func.func @broadcast_positions(%ids: tensor<2x4xi64>) -> tensor<2x4x8xf32> {
+  %word = canao.constant dense<0.5> : tensor<10x8xf32>
+  %posTable = canao.constant dense<0.125> : tensor<16x8xf32>
+  %posIds = canao.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>
+  %g = canao.constant dense<1.0> : tensor<8xf32>
+  %b = canao.constant dense<0.0> : tensor<8xf32>
+  %0 = canao.gather %word[%ids] {axis = 0 : i64} : (tensor<10x8xf32>, tensor<2x4xi64>) -> tensor<2x4x8xf32>
+  %1 = canao.gather %posTable[%posIds] {axis = 0 : i64} : (tensor<16x8xf32>, tensor<1x4xi64>) -> tensor<1x4x8xf32>
+  %2 = canao.add %0, %1 : (tensor<2x4x8xf32>, tensor<1x4x8xf32>) -> tensor<2x4x8xf32>
+  %3 = canao.layer_norm %2, %g, %b {axis = 2 : i64, epsilon = 1.0e-5 : f32} : (tensor<2x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x4x8xf32>
+  return %3 : tensor<2x4x8xf32>
+}
