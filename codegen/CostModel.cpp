@@ -36,33 +36,33 @@ KernelCost canao::kernelCost(Operation *op) {
     c.bytes += bytesOf(v);
   c.bytes += bytesOf(op->getResult(0));
   int64_t out = elems(op->getResult(0));
-  c.flops = llvm::TypeSwitch<Operation *, int64_t>(op)
-                .Case([&](DenseOp d) {
-                  int64_t k = d.getWeight().getType().getShape()[0];
-                  return 2 * out * k + out * (d.getBias() ? 1 : 0) +
-                         out * bodyOps(d.getEpilogue()) +
-                         (d.getLnScale() ? 8 * out : 0);
-                })
-                .Case([&](MatMulOp m) {
-                  return 2 * out * m.getLhs().getType().getShape().back();
-                })
-                .Case([&](AttentionOp a) {
-                  auto s = a.getType().getShape();
-                  int64_t b = s[0], seq = s[1], d = s[2];
-                  // QK^T and PV (2 * 2 * S * S * d per batch) + softmax.
-                  return 4 * b * seq * seq * d +
-                         5 * b * a.getNumHeads() * seq * seq;
-                })
-                .Case([&](FusedOp f) { return out * bodyOps(f.getBody()); })
-                .Case([&](EmbeddingOp e) {
-                  return out * static_cast<int64_t>(e.getTables().size() +
-                                                    e.getAddends().size() + 8);
-                })
-                .Case([&](LayerNormOp) { return 8 * out; })
-                .Case([&](SoftmaxOp) { return 5 * out; })
-                .Case([&](ReduceMeanOp r) { return elems(r.getInput()); })
-                .Case<GatherOp, TransposeOp, SliceOp, ConcatOp, ExpandOp,
-                      CastOp>([](Operation *) { return int64_t(0); })
-                .Default([&](Operation *) { return out; });
+  c.flops =
+      llvm::TypeSwitch<Operation *, int64_t>(op)
+          .Case([&](DenseOp d) {
+            int64_t k = d.getWeight().getType().getShape()[0];
+            return 2 * out * k + out * (d.getBias() ? 1 : 0) +
+                   out * bodyOps(d.getEpilogue()) +
+                   (d.getLnScale() ? 8 * out : 0);
+          })
+          .Case([&](MatMulOp m) {
+            return 2 * out * m.getLhs().getType().getShape().back();
+          })
+          .Case([&](AttentionOp a) {
+            auto s = a.getType().getShape();
+            int64_t b = s[0], seq = s[1], d = s[2];
+            // QK^T and PV (2 * 2 * S * S * d per batch) + softmax.
+            return 4 * b * seq * seq * d + 5 * b * a.getNumHeads() * seq * seq;
+          })
+          .Case([&](FusedOp f) { return out * bodyOps(f.getBody()); })
+          .Case([&](EmbeddingOp e) {
+            return out * static_cast<int64_t>(e.getTables().size() +
+                                              e.getAddends().size() + 8);
+          })
+          .Case([&](LayerNormOp) { return 8 * out; })
+          .Case([&](SoftmaxOp) { return 5 * out; })
+          .Case([&](ReduceMeanOp r) { return elems(r.getInput()); })
+          .Case<GatherOp, TransposeOp, SliceOp, ConcatOp, ExpandOp, CastOp>(
+              [](Operation *) { return int64_t(0); })
+          .Default([&](Operation *) { return out; });
   return c;
 }

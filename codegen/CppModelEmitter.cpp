@@ -71,8 +71,8 @@ std::string bufferExpr(const KernelPlan &plan, int64_t id, bool isConst) {
     return "reinterpret_cast<const " + T + " *>(W + " +
            std::to_string(s.offset) + ")";
   case BufferKind::Arena:
-    return "reinterpret_cast<" + q + T + " *>(A + " +
-           std::to_string(s.offset) + ")";
+    return "reinterpret_cast<" + q + T + " *>(A + " + std::to_string(s.offset) +
+           ")";
   }
   return "";
 }
@@ -122,8 +122,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
       params += ", float *__restrict scratch";
     if (failing)
       params += ", int64_t *bad_index";
-    std::string signature = std::string(failing ? "bool" : "void") + " (" +
-                            params + ")";
+    std::string signature =
+        std::string(failing ? "bool" : "void") + " (" + params + ")";
     std::string key = signature + "{" + *body + "}";
     auto [it, inserted] = bodyToName.emplace(key, "");
     if (inserted) {
@@ -158,14 +158,14 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
       std::string source = idx.kind == BufferKind::Input
                                ? "input '" + plan.inputNames[idx.index] + "'"
                                : "an index";
-      callsText += "    if (bad_index[1] == " + std::to_string(n) + ")\n" +
-                   "      return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
-                   cString(source + " holds %lld, outside [-" +
-                           std::to_string(check.dim) + ", " +
-                           std::to_string(check.dim) + ") (" +
-                           k.op->getName().stripDialect().str() + " '" +
-                           locationName(k.op) + "')") +
-                   ", static_cast<long long>(bad_index[0]));\n";
+      callsText +=
+          "    if (bad_index[1] == " + std::to_string(n) + ")\n" +
+          "      return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
+          cString(source + " holds %lld, outside [-" +
+                  std::to_string(check.dim) + ", " + std::to_string(check.dim) +
+                  ") (" + k.op->getName().stripDialect().str() + " '" +
+                  locationName(k.op) + "')") +
+          ", static_cast<long long>(bad_index[0]));\n";
     }
     callsText += "  }\n";
   }
@@ -193,44 +193,69 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   files.push_back(
       {N + ".h",
        banner + "// " + opts.summary + "\n#ifndef " + guard + "_H\n#define " +
-           guard + "_H\n\n#include \"canao/canao_types.h\"\n\n"
+           guard +
+           "_H\n\n#include \"canao/canao_types.h\"\n\n"
            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-           "typedef struct " + N + "_context " + N + "_context;\n\n"
-           "#define " + guard + "_NUM_INPUTS " +
-           std::to_string(plan.inputNames.size()) + "\n#define " + guard +
-           "_NUM_OUTPUTS " + std::to_string(plan.outputs.size()) + "\n\n"
+           "typedef struct " +
+           N + "_context " + N +
+           "_context;\n\n"
+           "#define " +
+           guard + "_NUM_INPUTS " + std::to_string(plan.inputNames.size()) +
+           "\n#define " + guard + "_NUM_OUTPUTS " +
+           std::to_string(plan.outputs.size()) +
+           "\n\n"
            "/* Static descriptions of the inputs and outputs, in order. */\n"
-           "const canao_tensor_info *" + N + "_inputs(void);\n"
-           "const canao_tensor_info *" + N + "_outputs(void);\n\n"
+           "const canao_tensor_info *" +
+           N +
+           "_inputs(void);\n"
+           "const canao_tensor_info *" +
+           N +
+           "_outputs(void);\n\n"
            "/* Creates a context. `weights_path` names the .weights blob; NULL "
            "uses the\n   embedded weights if the library has them. On error "
-           "*ctx is still a context\n   whose " + N + "_last_error() says why; "
+           "*ctx is still a context\n   whose " +
+           N +
+           "_last_error() says why; "
            "destroy it. */\n"
-           "canao_status " + N + "_create(const char *weights_path, " + N +
+           "canao_status " +
+           N + "_create(const char *weights_path, " + N +
            "_context **ctx);\n"
            "/* Same, with the blob already in memory (kept, not copied). */\n"
-           "canao_status " + N + "_create_from_memory(const void *blob, "
-           "size_t size, " + N + "_context **ctx);\n"
-           "void " + N + "_destroy(" + N + "_context *ctx);\n"
-           "canao_status " + N + "_set_num_threads(" + N +
+           "canao_status " +
+           N +
+           "_create_from_memory(const void *blob, "
+           "size_t size, " +
+           N +
+           "_context **ctx);\n"
+           "void " +
+           N + "_destroy(" + N +
+           "_context *ctx);\n"
+           "canao_status " +
+           N + "_set_num_threads(" + N +
            "_context *ctx, int threads);\n"
            "/* Runs the model. Tensors are checked against the signature; "
            "outputs are\n   caller-allocated. */\n"
-           "canao_status " + N + "_run(" + N +
+           "canao_status " +
+           N + "_run(" + N +
            "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
            "                         canao_tensor *outputs, size_t "
            "num_outputs);\n"
-           "const char *" + N + "_last_error(const " + N + "_context *ctx);\n"
+           "const char *" +
+           N + "_last_error(const " + N +
+           "_context *ctx);\n"
            "/* Bytes of activation memory the context holds. */\n"
-           "size_t " + N + "_arena_bytes(void);\n\n"
+           "size_t " +
+           N +
+           "_arena_bytes(void);\n\n"
            "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"});
 
   // --- NAME.cpp
-  std::string embedded =
-      opts.embedWeights
-          ? "extern \"C\" const unsigned char " + N + "_weights_blob[];\n"
-                "extern \"C\" const size_t " + N + "_weights_blob_size;\n"
-          : "";
+  std::string embedded = opts.embedWeights
+                             ? "extern \"C\" const unsigned char " + N +
+                                   "_weights_blob[];\n"
+                                   "extern \"C\" const size_t " +
+                                   N + "_weights_blob_size;\n"
+                             : "";
   std::string createNull =
       opts.embedWeights
           ? "    return ctx->base.use_blob(" + N + "_weights_blob, " + N +
@@ -245,111 +270,181 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   }
   files.push_back(
       {N + ".cpp",
-       banner + "#include \"" + N + ".h\"\n#include \"canao/runtime.h\"\n\n"
-       "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
-       "#include <cstring>\n\n" + embedded +
-       "struct " + N + "_context {\n  canao_rt::ContextBase base;\n};\n\n"
-       "namespace {\n\n"
-       "constexpr uint64_t kWeightBytes = " +
-       std::to_string(plan.weights.size()) + "ull;\n"
-       "constexpr uint64_t kWeightChecksum = " + checksumText + "ull;\n"
-       "constexpr size_t kArenaBytes = " + std::to_string(plan.arenaBytes) +
-       ";\n\nconst canao_tensor_info kInputs[] = {\n" + infoIn +
-       (infoIn.empty() ? "  {}\n" : "") + "};\n"
-       "const canao_tensor_info kOutputs[] = {\n" + infoOut + "};\n\n" +
-       kernelsText +
-       "canao_status run_kernels(" + N +
-       "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) {\n"
-       "  const char *W = ctx->base.weights();\n"
-       "  char *A = ctx->base.arena();\n"
-       "  int64_t bad_index[2] = {0, 0};\n  (void)W;\n  (void)A;\n  (void)bad_index;\n" +
-       callsText + copyOut + "  return CANAO_OK;\n}\n\n"
-       "canao_status finish_create(" + N + "_context *ctx) {\n"
-       "  return ctx->base.allocate_arena(kArenaBytes);\n}\n\n"
-       "} // namespace\n\n"
-       "extern \"C\" {\n\n"
-       "const canao_tensor_info *" + N + "_inputs(void) { return kInputs; }\n"
-       "const canao_tensor_info *" + N + "_outputs(void) { return kOutputs; }\n"
-       "size_t " + N + "_arena_bytes(void) { return kArenaBytes; }\n\n"
-       "canao_status " + N + "_create(const char *weights_path, " + N +
-       "_context **out) {\n"
-       "  if (!out)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-       "  " + N + "_context *ctx = new (std::nothrow) " + N + "_context();\n"
-       "  *out = ctx;\n"
-       "  if (!ctx)\n    return CANAO_ERROR_OUT_OF_MEMORY;\n"
-       "  canao_status s = [&]() {\n"
-       "    if (weights_path)\n"
-       "      return ctx->base.load_blob_file(weights_path, kWeightBytes, "
-       "kWeightChecksum);\n" + createNull +
-       "  }();\n"
-       "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
-       "canao_status " + N + "_create_from_memory(const void *blob, size_t "
-       "size, " + N + "_context **out) {\n"
-       "  if (!out)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-       "  " + N + "_context *ctx = new (std::nothrow) " + N + "_context();\n"
-       "  *out = ctx;\n"
-       "  if (!ctx)\n    return CANAO_ERROR_OUT_OF_MEMORY;\n"
-       "  canao_status s = ctx->base.use_blob(blob, size, kWeightBytes, "
-       "kWeightChecksum, \"the weight blob\");\n"
-       "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
-       "void " + N + "_destroy(" + N + "_context *ctx) { delete ctx; }\n\n"
-       "canao_status " + N + "_set_num_threads(" + N +
-       "_context *ctx, int threads) {\n"
-       "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-       "  if (threads < 1)\n    return ctx->base.fail("
-       "CANAO_ERROR_INVALID_ARGUMENT, \"thread count must be >= 1, got %d\", "
-       "threads);\n"
-       "  ctx->base.threads = threads;\n  return CANAO_OK;\n}\n\n"
-       "canao_status " + N + "_run(" + N +
-       "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
-       "                         canao_tensor *outputs, size_t num_outputs) {\n"
-       "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-       "  if (!ctx->base.weights() || (kArenaBytes && !ctx->base.arena()))\n"
-       "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"the context "
-       "failed to initialize\");\n"
-       "  canao_status s = ctx->base.check_tensors(inputs, num_inputs, kInputs, "
-       + std::to_string(plan.inputNames.size()) + ", \"input\");\n"
-       "  if (s == CANAO_OK)\n"
-       "    s = ctx->base.check_tensors(outputs, num_outputs, kOutputs, " +
-       std::to_string(plan.outputs.size()) + ", \"output\");\n"
-       "  if (s == CANAO_OK)\n    s = run_kernels(ctx, inputs, outputs);\n"
-       "  if (s == CANAO_OK)\n    ctx->base.clear_error();\n"
-       "  return s;\n}\n\n"
-       "const char *" + N + "_last_error(const " + N + "_context *ctx) {\n"
-       "  return ctx ? ctx->base.last_error() : \"null context\";\n}\n\n"
-       "} // extern \"C\"\n"});
+       banner + "#include \"" + N +
+           ".h\"\n#include \"canao/runtime.h\"\n\n"
+           "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
+           "#include <cstring>\n\n" +
+           embedded + "struct " + N +
+           "_context {\n  canao_rt::ContextBase base;\n};\n\n"
+           "namespace {\n\n"
+           "constexpr uint64_t kWeightBytes = " +
+           std::to_string(plan.weights.size()) +
+           "ull;\n"
+           "constexpr uint64_t kWeightChecksum = " +
+           checksumText +
+           "ull;\n"
+           "constexpr size_t kArenaBytes = " +
+           std::to_string(plan.arenaBytes) +
+           ";\n\nconst canao_tensor_info kInputs[] = {\n" + infoIn +
+           (infoIn.empty() ? "  {}\n" : "") +
+           "};\n"
+           "const canao_tensor_info kOutputs[] = {\n" +
+           infoOut + "};\n\n" + kernelsText + "canao_status run_kernels(" + N +
+           "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) "
+           "{\n"
+           "  const char *W = ctx->base.weights();\n"
+           "  char *A = ctx->base.arena();\n"
+           "  int64_t bad_index[2] = {0, 0};\n  (void)W;\n  (void)A;\n  "
+           "(void)bad_index;\n" +
+           callsText + copyOut +
+           "  return CANAO_OK;\n}\n\n"
+           "canao_status finish_create(" +
+           N +
+           "_context *ctx) {\n"
+           "  return ctx->base.allocate_arena(kArenaBytes);\n}\n\n"
+           "// On error *out is still a context (or null when out of memory).\n"
+           "canao_status new_context(" +
+           N +
+           "_context **out) {\n"
+           "  if (!out)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+           "  *out = new (std::nothrow) " +
+           N +
+           "_context();\n"
+           "  return *out ? CANAO_OK : CANAO_ERROR_OUT_OF_MEMORY;\n}\n\n"
+           "} // namespace\n\n"
+           "extern \"C\" {\n\n"
+           "const canao_tensor_info *" +
+           N +
+           "_inputs(void) { return kInputs; }\n"
+           "const canao_tensor_info *" +
+           N +
+           "_outputs(void) { return kOutputs; }\n"
+           "size_t " +
+           N +
+           "_arena_bytes(void) { return kArenaBytes; }\n\n"
+           "canao_status " +
+           N + "_create(const char *weights_path, " + N +
+           "_context **out) {\n"
+           "  canao_status s = new_context(out);\n"
+           "  if (s != CANAO_OK)\n    return s;\n"
+           "  " +
+           N +
+           "_context *ctx = *out;\n"
+           "  s = [&]() {\n"
+           "    if (weights_path)\n"
+           "      return ctx->base.load_blob_file(weights_path, kWeightBytes, "
+           "kWeightChecksum);\n" +
+           createNull +
+           "  }();\n"
+           "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
+           "canao_status " +
+           N +
+           "_create_from_memory(const void *blob, size_t "
+           "size, " +
+           N +
+           "_context **out) {\n"
+           "  canao_status s = new_context(out);\n"
+           "  if (s != CANAO_OK)\n    return s;\n"
+           "  " +
+           N +
+           "_context *ctx = *out;\n"
+           "  s = ctx->base.use_blob(blob, size, kWeightBytes, "
+           "kWeightChecksum, \"the weight blob\");\n"
+           "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
+           "void " +
+           N + "_destroy(" + N +
+           "_context *ctx) { delete ctx; }\n\n"
+           "canao_status " +
+           N + "_set_num_threads(" + N +
+           "_context *ctx, int threads) {\n"
+           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+           "  if (threads < 1)\n    return ctx->base.fail("
+           "CANAO_ERROR_INVALID_ARGUMENT, \"thread count must be >= 1, got "
+           "%d\", "
+           "threads);\n"
+           "  ctx->base.threads = threads;\n  return CANAO_OK;\n}\n\n"
+           "canao_status " +
+           N + "_run(" + N +
+           "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
+           "                         canao_tensor *outputs, size_t "
+           "num_outputs) {\n"
+           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+           "  if (!ctx->base.weights() || (kArenaBytes && "
+           "!ctx->base.arena()))\n"
+           "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"the "
+           "context "
+           "failed to initialize\");\n"
+           "  canao_status s = ctx->base.check_tensors(inputs, num_inputs, "
+           "kInputs, " +
+           std::to_string(plan.inputNames.size()) +
+           ", \"input\");\n"
+           "  if (s == CANAO_OK)\n"
+           "    s = ctx->base.check_tensors(outputs, num_outputs, kOutputs, " +
+           std::to_string(plan.outputs.size()) +
+           ", \"output\");\n"
+           "  if (s == CANAO_OK)\n    s = run_kernels(ctx, inputs, outputs);\n"
+           "  if (s == CANAO_OK)\n    ctx->base.clear_error();\n"
+           "  return s;\n}\n\n"
+           "const char *" +
+           N + "_last_error(const " + N +
+           "_context *ctx) {\n"
+           "  return ctx ? ctx->base.last_error() : \"null context\";\n}\n\n"
+           "} // extern \"C\"\n"});
 
   // --- NAME_run.cpp
-  std::string defaultWeights = opts.embedWeights ? "nullptr" : "CANAO_DEFAULT_WEIGHTS";
+  std::string defaultWeights =
+      opts.embedWeights ? "nullptr" : "CANAO_DEFAULT_WEIGHTS";
   files.push_back(
       {N + "_run.cpp",
-       banner + "#include \"" + N + ".h\"\n#include \"canao/runner.h\"\n\n"
-       "#ifndef CANAO_DEFAULT_WEIGHTS\n#define CANAO_DEFAULT_WEIGHTS \"" + N +
-       ".weights\"\n#endif\n\n"
-       "int main(int argc, char **argv) {\n"
-       "  canao_rt::ModelApi api;\n"
-       "  api.name = " + cString(N) + ";\n"
-       "  api.inputs = " + N + "_inputs();\n"
-       "  api.num_inputs = " + guard + "_NUM_INPUTS;\n"
-       "  api.outputs = " + N + "_outputs();\n"
-       "  api.num_outputs = " + guard + "_NUM_OUTPUTS;\n"
-       "  api.default_weights = " + defaultWeights + ";\n"
-       "  api.create = [](const char *w, canao_status *s) -> void * {\n"
-       "    " + N + "_context *ctx = nullptr;\n"
-       "    *s = " + N + "_create(w, &ctx);\n    return ctx;\n  };\n"
-       "  api.destroy = [](void *c) { " + N + "_destroy(static_cast<" + N +
-       "_context *>(c)); };\n"
-       "  api.set_num_threads = [](void *c, int t) {\n"
-       "    return " + N + "_set_num_threads(static_cast<" + N +
-       "_context *>(c), t);\n  };\n"
-       "  api.run = [](void *c, const canao_tensor *i, size_t ni, "
-       "canao_tensor *o, size_t no) {\n"
-       "    return " + N + "_run(static_cast<" + N +
-       "_context *>(c), i, ni, o, no);\n  };\n"
-       "  api.last_error = [](const void *c) {\n"
-       "    return " + N + "_last_error(static_cast<const " + N +
-       "_context *>(c));\n  };\n"
-       "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
+       banner + "#include \"" + N +
+           ".h\"\n#include \"canao/runner.h\"\n\n"
+           "#ifndef CANAO_DEFAULT_WEIGHTS\n#define CANAO_DEFAULT_WEIGHTS \"" +
+           N +
+           ".weights\"\n#endif\n\n"
+           "int main(int argc, char **argv) {\n"
+           "  canao_rt::ModelApi api;\n"
+           "  api.name = " +
+           cString(N) +
+           ";\n"
+           "  api.inputs = " +
+           N +
+           "_inputs();\n"
+           "  api.num_inputs = " +
+           guard +
+           "_NUM_INPUTS;\n"
+           "  api.outputs = " +
+           N +
+           "_outputs();\n"
+           "  api.num_outputs = " +
+           guard +
+           "_NUM_OUTPUTS;\n"
+           "  api.default_weights = " +
+           defaultWeights +
+           ";\n"
+           "  api.create = [](const char *w, canao_status *s) -> void * {\n"
+           "    " +
+           N +
+           "_context *ctx = nullptr;\n"
+           "    *s = " +
+           N +
+           "_create(w, &ctx);\n    return ctx;\n  };\n"
+           "  api.destroy = [](void *c) { " +
+           N + "_destroy(static_cast<" + N +
+           "_context *>(c)); };\n"
+           "  api.set_num_threads = [](void *c, int t) {\n"
+           "    return " +
+           N + "_set_num_threads(static_cast<" + N +
+           "_context *>(c), t);\n  };\n"
+           "  api.run = [](void *c, const canao_tensor *i, size_t ni, "
+           "canao_tensor *o, size_t no) {\n"
+           "    return " +
+           N + "_run(static_cast<" + N +
+           "_context *>(c), i, ni, o, no);\n  };\n"
+           "  api.last_error = [](const void *c) {\n"
+           "    return " +
+           N + "_last_error(static_cast<const " + N +
+           "_context *>(c));\n  };\n"
+           "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
 
   // --- CMakeLists.txt
   std::string sources = N + ".cpp";
@@ -358,23 +453,35 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   files.push_back(
       {"CMakeLists.txt",
        "# Generated by canaoc " + opts.compilerVersion + " from " +
-           opts.modelFile + ".\n"
+           opts.modelFile +
+           ".\n"
            "cmake_minimum_required(VERSION 3.16)\n"
-           "project(" + N + " LANGUAGES CXX)\n\n"
+           "project(" +
+           N +
+           " LANGUAGES CXX)\n\n"
            "if(NOT CMAKE_BUILD_TYPE)\n"
            "  set(CMAKE_BUILD_TYPE Release CACHE STRING \"\" FORCE)\n"
            "endif()\n\n"
-           "add_library(" + N + " STATIC " + sources + ")\n"
-           "target_compile_features(" + N + " PUBLIC cxx_std_17)\n"
-           "target_include_directories(" + N +
+           "add_library(" +
+           N + " STATIC " + sources +
+           ")\n"
+           "target_compile_features(" +
+           N +
+           " PUBLIC cxx_std_17)\n"
+           "target_include_directories(" +
+           N +
            " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} "
            "${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n\n"
-           "add_executable(" + N + "_run " + N + "_run.cpp)\n"
-           "target_link_libraries(" + N + "_run PRIVATE " + N + ")\n" +
+           "add_executable(" +
+           N + "_run " + N +
+           "_run.cpp)\n"
+           "target_link_libraries(" +
+           N + "_run PRIVATE " + N + ")\n" +
            (opts.embedWeights
                 ? std::string()
                 : "target_compile_definitions(" + N +
                       "_run PRIVATE\n  CANAO_DEFAULT_WEIGHTS=\"${CMAKE_CURRENT_"
-                      "SOURCE_DIR}/" + N + ".weights\")\n")});
+                      "SOURCE_DIR}/" +
+                      N + ".weights\")\n")});
   return files;
 }

@@ -15,10 +15,10 @@ struct GeneratedFile {
 };
 
 struct CppEmitOptions {
-  std::string name;            ///< C identifier prefixing the API
-  std::string modelFile;       ///< for banners (file name only)
+  std::string name;      ///< C identifier prefixing the API
+  std::string modelFile; ///< for banners (file name only)
   std::string compilerVersion;
-  std::string summary;         ///< one line: shapes, kernels, arena
+  std::string summary; ///< one line: shapes, kernels, arena
   bool embedWeights = false;
   uint64_t weightsChecksum = 0;
 };

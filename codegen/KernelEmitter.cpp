@@ -87,9 +87,9 @@ public:
       accesses_[a].strides = strides[a];
   }
 
-  std::string render(
-      llvm::function_ref<std::string(ArrayRef<std::string>)> body,
-      int indent = 1) const {
+  std::string
+  render(llvm::function_ref<std::string(ArrayRef<std::string>)> body,
+         int indent = 1) const {
     std::string out;
     for (size_t d = 0; d < dims_.size(); ++d)
       out += pad(indent + d) + "for (int64_t i" + std::to_string(d) +
@@ -171,22 +171,20 @@ llvm::Expected<ScalarBody> renderScalarBody(Block &block,
             .Case([&](arith::MaximumFOp) {
               return "std::max(" + a(0) + ", " + a(1) + ")";
             })
-            .Case<arith::SIToFPOp, arith::UIToFPOp>([&](Operation *) {
-              return "static_cast<float>(" + a(0) + ")";
-            })
+            .Case<arith::SIToFPOp, arith::UIToFPOp>(
+                [&](Operation *) { return "static_cast<float>(" + a(0) + ")"; })
             .Case([&](math::ErfOp) { return "std::erf(" + a(0) + ")"; })
             .Case([&](math::TanhOp) { return "std::tanh(" + a(0) + ")"; })
             .Case([&](math::SqrtOp) { return "std::sqrt(" + a(0) + ")"; })
-            .Case([&](math::RsqrtOp) {
-              return "1.0f / std::sqrt(" + a(0) + ")";
-            })
+            .Case(
+                [&](math::RsqrtOp) { return "1.0f / std::sqrt(" + a(0) + ")"; })
             .Case([&](math::ExpOp) { return "std::exp(" + a(0) + ")"; })
             .Default([](Operation *) { return std::nullopt; });
     if (!e)
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          "codegen: unsupported op '" + op.getName().getStringRef().str() +
-              "' in a fused body");
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "codegen: unsupported op '" +
+                                         op.getName().getStringRef().str() +
+                                         "' in a fused body");
     std::string t = "t" + std::to_string(next++);
     out.stmts += indent + "const float " + t + " = " + *e + ";\n";
     names[op.getResult(0)] = t;
@@ -267,26 +265,38 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
   std::string gemm =
       "  for (int64_t n0 = 0; n0 < " + N_ + "; n0 += " + std::to_string(NB) +
       ") {\n"
-      "    const int64_t nb = std::min<int64_t>(" + std::to_string(NB) + ", " +
-      N_ + " - n0);\n"
-      "    for (int64_t m0 = 0; m0 < " + M_ + "; m0 += " + std::to_string(MB) +
+      "    const int64_t nb = std::min<int64_t>(" +
+      std::to_string(NB) + ", " + N_ +
+      " - n0);\n"
+      "    for (int64_t m0 = 0; m0 < " +
+      M_ + "; m0 += " + std::to_string(MB) +
       ") {\n"
-      "      const int64_t mb = std::min<int64_t>(" + std::to_string(MB) + ", " +
-      M_ + " - m0);\n"
-      "      float acc[" + std::to_string(MB) + "][" + std::to_string(NB) +
+      "      const int64_t mb = std::min<int64_t>(" +
+      std::to_string(MB) + ", " + M_ +
+      " - m0);\n"
+      "      float acc[" +
+      std::to_string(MB) + "][" + std::to_string(NB) +
       "];\n"
       "      for (int64_t r = 0; r < mb; ++r)\n"
       "        for (int64_t n = 0; n < nb; ++n) acc[r][n] = " +
-      (bias >= 0 ? in(bias) + "[n0 + n]" : std::string("0.0f")) + ";\n"
-      "      for (int64_t k = 0; k < " + K_ + "; ++k) {\n"
-      "        const float* w = in1 + k * " + N_ + " + n0;\n"
+      (bias >= 0 ? in(bias) + "[n0 + n]" : std::string("0.0f")) +
+      ";\n"
+      "      for (int64_t k = 0; k < " +
+      K_ +
+      "; ++k) {\n"
+      "        const float* w = in1 + k * " +
+      N_ +
+      " + n0;\n"
       "        for (int64_t r = 0; r < mb; ++r) {\n"
-      "          const float av = in0[(m0 + r) * " + K_ + " + k];\n"
+      "          const float av = in0[(m0 + r) * " +
+      K_ +
+      " + k];\n"
       "          for (int64_t n = 0; n < nb; ++n) acc[r][n] += av * w[n];\n"
       "        }\n"
       "      }\n"
       "      for (int64_t r = 0; r < mb; ++r)\n"
-      "        for (int64_t n = 0; n < nb; ++n) out[(m0 + r) * " + N_ +
+      "        for (int64_t n = 0; n < nb; ++n) out[(m0 + r) * " +
+      N_ +
       " + n0 + n] = acc[r][n];\n"
       "    }\n"
       "  }\n";
@@ -299,8 +309,9 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
       SmallVector<std::string> args = {"y[n]"};
       for (size_t j = 0; j < op.getExtra().size(); ++j)
         args.push_back(in(firstExtra + j) + "[" + off[2 + j] +
-                       (lastStride[j] ? " + n * " + std::to_string(lastStride[j])
-                                      : std::string()) +
+                       (lastStride[j]
+                            ? " + n * " + std::to_string(lastStride[j])
+                            : std::string()) +
                        "]");
       auto body = renderScalarBody(op.getEpilogue().front(), args, p + "  ");
       if (!body) {
@@ -314,13 +325,14 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
       std::string inv = floatLiteral(1.0 / N);
       s += p + "float sum = 0.0f;\n" + p + "for (int64_t n = 0; n < " + N_ +
            "; ++n) sum += y[n];\n" + p + "const float mean = sum * " + inv +
-           ";\n" + p + "float var = 0.0f;\n" + p +
-           "for (int64_t n = 0; n < " + N_ +
-           "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
+           ";\n" + p + "float var = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
+           N_ + "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
            "const float rstd = 1.0f / std::sqrt(var * " + inv + " + " +
            floatLiteral(op.getLnEpsilon()->convertToFloat()) + ");\n" + p +
-           "for (int64_t n = 0; n < " + N_ + "; ++n) y[n] = (y[n] - mean) * "
-           "rstd * " + in(lnScale) + "[n] + " + in(lnBias) + "[n];";
+           "for (int64_t n = 0; n < " + N_ +
+           "; ++n) y[n] = (y[n] - mean) * "
+           "rstd * " +
+           in(lnScale) + "[n] + " + in(lnBias) + "[n];";
     }
     return s;
   });
@@ -330,10 +342,9 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
 }
 
 /// Element-wise ops: the C++ expression of one element.
-std::optional<std::string> elementExpr(Operation *op,
-                                       ArrayRef<std::string> a) {
-  Type outT = cast<RankedTensorType>(op->getResult(0).getType())
-                  .getElementType();
+std::optional<std::string> elementExpr(Operation *op, ArrayRef<std::string> a) {
+  Type outT =
+      cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
   std::string T = cType(outT);
   return llvm::TypeSwitch<Operation *, std::optional<std::string>>(op)
       .Case([&](AddOp) { return a[0] + " + " + a[1]; })
@@ -341,7 +352,9 @@ std::optional<std::string> elementExpr(Operation *op,
       .Case([&](MulOp) { return a[0] + " * " + a[1]; })
       .Case([&](DivOp) { return a[0] + " / " + a[1]; })
       .Case([&](PowOp) { return "std::pow(" + a[0] + ", " + a[1] + ")"; })
-      .Case([&](EqualOp) { return "static_cast<uint8_t>(" + a[0] + " == " + a[1] + ")"; })
+      .Case([&](EqualOp) {
+        return "static_cast<uint8_t>(" + a[0] + " == " + a[1] + ")";
+      })
       .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
       .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
       .Case([&](ErfOp) { return "std::erf(" + a[0] + ")"; })
@@ -351,9 +364,8 @@ std::optional<std::string> elementExpr(Operation *op,
       .Case([&](ReluOp) {
         return a[0] + " > " + T + "(0) ? " + a[0] + " : " + T + "(0)";
       })
-      .Case([&](SigmoidOp) {
-        return "1.0f / (1.0f + std::exp(-" + a[0] + "))";
-      })
+      .Case(
+          [&](SigmoidOp) { return "1.0f / (1.0f + std::exp(-" + a[0] + "))"; })
       .Case([&](CastOp) {
         if (outT.isInteger(1))
           return "static_cast<uint8_t>(" + a[0] + " != 0)";
@@ -399,15 +411,16 @@ std::string emitMatMul(MatMulOp op) {
   return nest.render([&](ArrayRef<std::string> off) {
     std::string p = LoopNest::pad(2);
     return "const float* a = in0 + " + off[0] + ";\n" + p +
-           "const float* b = in1 + " + off[1] + ";\n" + p + "float* c = out + " +
-           off[2] + ";\n" + p + "for (int64_t m = 0; m < " + M_ +
-           "; ++m) {\n" + p + "  float* cr = c + m * " + N_ + ";\n" + p +
+           "const float* b = in1 + " + off[1] + ";\n" + p +
+           "float* c = out + " + off[2] + ";\n" + p +
+           "for (int64_t m = 0; m < " + M_ + "; ++m) {\n" + p +
+           "  float* cr = c + m * " + N_ + ";\n" + p +
            "  for (int64_t n = 0; n < " + N_ + "; ++n) cr[n] = 0.0f;\n" + p +
            "  for (int64_t k = 0; k < " + K_ + "; ++k) {\n" + p +
            "    const float av = a[m * " + K_ + " + k];\n" + p +
            "    const float* br = b + k * " + N_ + ";\n" + p +
-           "    for (int64_t n = 0; n < " + N_ + "; ++n) cr[n] += av * br[n];\n" +
-           p + "  }\n" + p + "}";
+           "    for (int64_t n = 0; n < " + N_ +
+           "; ++n) cr[n] += av * br[n];\n" + p + "  }\n" + p + "}";
   });
 }
 
@@ -432,7 +445,8 @@ std::string emitSlice(SliceOp op) {
     base += op.getStarts()[d] * inStrides[d];
     strides.push_back(op.getSteps()[d] * inStrides[d]);
   }
-  LoopNest nest(out, {{"in0", base, strides}, {"out", 0, rowMajorStrides(out)}});
+  LoopNest nest(out,
+                {{"in0", base, strides}, {"out", 0, rowMajorStrides(out)}});
   return nest.render([](ArrayRef<std::string> off) {
     return "out[" + off[1] + "] = in0[" + off[0] + "];";
   });
@@ -470,11 +484,10 @@ std::string emitReduceMean(ReduceMeanOp op) {
   for (size_t d = 0, k = 0; d < inShape.size(); ++d)
     outStrides.push_back(reduced[d] ? 0 : kept[k++]);
   int64_t count = numElements(inShape) / std::max<int64_t>(outCount, 1);
-  LoopNest nest(inShape, {{"in0", 0, rowMajorStrides(inShape)},
-                          {"out", 0, outStrides}});
+  LoopNest nest(inShape,
+                {{"in0", 0, rowMajorStrides(inShape)}, {"out", 0, outStrides}});
   return "  for (int64_t i = 0; i < " + std::to_string(outCount) +
-         "; ++i) out[i] = 0.0f;\n" +
-         nest.render([](ArrayRef<std::string> off) {
+         "; ++i) out[i] = 0.0f;\n" + nest.render([](ArrayRef<std::string> off) {
            return "out[" + off[1] + "] += in0[" + off[0] + "];";
          }) +
          "  for (int64_t i = 0; i < " + std::to_string(outCount) +
@@ -487,19 +500,34 @@ std::string emitSoftmax(SoftmaxOp op) {
   std::string outer = std::to_string(numElements(s.take_front(axis)));
   std::string len = std::to_string(s[axis]);
   std::string inner = std::to_string(numElements(s.drop_front(axis + 1)));
-  return "  for (int64_t o = 0; o < " + outer + "; ++o)\n"
-         "  for (int64_t j = 0; j < " + inner + "; ++j) {\n"
-         "    const int64_t base = o * " + len + " * " + inner + " + j;\n"
+  return "  for (int64_t o = 0; o < " + outer +
+         "; ++o)\n"
+         "  for (int64_t j = 0; j < " +
+         inner +
+         "; ++j) {\n"
+         "    const int64_t base = o * " +
+         len + " * " + inner +
+         " + j;\n"
          "    float mx = -INFINITY;\n"
-         "    for (int64_t a = 0; a < " + len + "; ++a) mx = std::max(mx, in0[base + a * " + inner + "]);\n"
+         "    for (int64_t a = 0; a < " +
+         len + "; ++a) mx = std::max(mx, in0[base + a * " + inner +
+         "]);\n"
          "    float sum = 0.0f;\n"
-         "    for (int64_t a = 0; a < " + len + "; ++a) {\n"
-         "      const float e = std::exp(in0[base + a * " + inner + "] - mx);\n"
-         "      out[base + a * " + inner + "] = e;\n"
+         "    for (int64_t a = 0; a < " +
+         len +
+         "; ++a) {\n"
+         "      const float e = std::exp(in0[base + a * " +
+         inner +
+         "] - mx);\n"
+         "      out[base + a * " +
+         inner +
+         "] = e;\n"
          "      sum += e;\n"
          "    }\n"
          "    const float inv = 1.0f / sum;\n"
-         "    for (int64_t a = 0; a < " + len + "; ++a) out[base + a * " + inner + "] *= inv;\n"
+         "    for (int64_t a = 0; a < " +
+         len + "; ++a) out[base + a * " + inner +
+         "] *= inv;\n"
          "  }\n";
 }
 
@@ -525,18 +553,32 @@ llvm::Expected<std::string> emitLayerNorm(LayerNormOp op) {
   std::string y = "(x[j] - mean) * rstd * in1[" + *scale + "]";
   if (op.getBias())
     y += " + in2[" + *bias + "]";
-  return "  for (int64_t o = 0; o < " +
-         std::to_string(numElements(s) / n) + "; ++o) {\n"
-         "    const float* x = in0 + o * " + N + ";\n"
-         "    float* y = out + o * " + N + ";\n"
+  return "  for (int64_t o = 0; o < " + std::to_string(numElements(s) / n) +
+         "; ++o) {\n"
+         "    const float* x = in0 + o * " +
+         N +
+         ";\n"
+         "    float* y = out + o * " +
+         N +
+         ";\n"
          "    float sum = 0.0f;\n"
-         "    for (int64_t j = 0; j < " + N + "; ++j) sum += x[j];\n"
-         "    const float mean = sum * " + floatLiteral(1.0 / n) + ";\n"
+         "    for (int64_t j = 0; j < " +
+         N +
+         "; ++j) sum += x[j];\n"
+         "    const float mean = sum * " +
+         floatLiteral(1.0 / n) +
+         ";\n"
          "    float var = 0.0f;\n"
-         "    for (int64_t j = 0; j < " + N + "; ++j) var += (x[j] - mean) * (x[j] - mean);\n"
-         "    const float rstd = 1.0f / std::sqrt(var * " + floatLiteral(1.0 / n) +
-         " + " + floatLiteral(op.getEpsilon().convertToFloat()) + ");\n"
-         "    for (int64_t j = 0; j < " + N + "; ++j) y[j] = " + y + ";\n"
+         "    for (int64_t j = 0; j < " +
+         N +
+         "; ++j) var += (x[j] - mean) * (x[j] - mean);\n"
+         "    const float rstd = 1.0f / std::sqrt(var * " +
+         floatLiteral(1.0 / n) + " + " +
+         floatLiteral(op.getEpsilon().convertToFloat()) +
+         ");\n"
+         "    for (int64_t j = 0; j < " +
+         N + "; ++j) y[j] = " + y +
+         ";\n"
          "  }\n";
 }
 
@@ -548,16 +590,26 @@ std::string emitGather(GatherOp op) {
   std::string inner = std::to_string(numElements(d.drop_front(axis + 1)));
   std::string count = std::to_string(numElements(shapeOf(op.getIndices())));
   // Indices are validated before anything is written.
-  return "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
+  return "  for (int64_t i = 0; i < " + count +
+         "; ++i) {\n"
          "    const int64_t j = static_cast<int64_t>(in1[i]);\n"
-         "    if (j < -" + dim + " || j >= " + dim + ") { bad_index[0] = j; bad_index[1] = 0; return false; }\n"
+         "    if (j < -" +
+         dim + " || j >= " + dim +
+         ") { bad_index[0] = j; bad_index[1] = 0; return false; }\n"
          "  }\n"
-         "  for (int64_t o = 0; o < " + outer + "; ++o)\n"
-         "  for (int64_t i = 0; i < " + count + "; ++i) {\n"
+         "  for (int64_t o = 0; o < " +
+         outer +
+         "; ++o)\n"
+         "  for (int64_t i = 0; i < " +
+         count +
+         "; ++i) {\n"
          "    int64_t j = static_cast<int64_t>(in1[i]);\n"
-         "    if (j < 0) j += " + dim + ";\n"
-         "    std::memcpy(out + (o * " + count + " + i) * " + inner +
-         ", in0 + (o * " + dim + " + j) * " + inner + ", " + inner +
+         "    if (j < 0) j += " +
+         dim +
+         ";\n"
+         "    std::memcpy(out + (o * " +
+         count + " + i) * " + inner + ", in0 + (o * " + dim + " + j) * " +
+         inner + ", " + inner +
          " * sizeof(*out));\n"
          "  }\n"
          "  return true;\n";
@@ -565,8 +617,7 @@ std::string emitGather(GatherOp op) {
 
 std::string emitAttention(AttentionOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
-  int64_t B = out[0], S = out[1], D = out[2], H = op.getNumHeads(),
-          dh = D / H;
+  int64_t B = out[0], S = out[1], D = out[2], H = op.getNumHeads(), dh = D / H;
   bool packed = op.getQkv().size() == 1;
   int64_t ld = packed ? 3 * D : D;
   std::string q = "in0", k = packed ? "in0 + " + std::to_string(D) : "in1",
@@ -588,40 +639,83 @@ std::string emitAttention(AttentionOp op) {
   // row is a vectorizable axpy over j), then one score row at a time; the
   // B x H x S x S scores are never stored.
   return "  const float* Q = " + q + ";\n  const float* K = " + k +
-         ";\n  const float* V = " + v + ";\n"
+         ";\n  const float* V = " + v +
+         ";\n"
          "  float* kt = scratch;\n"
-         "  float* row = scratch + " + std::to_string(dh * S) + ";\n"
-         "  for (int64_t b = 0; b < " + B_ + "; ++b)\n"
-         "  for (int64_t h = 0; h < " + H_ + "; ++h) {\n"
-         "    for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
-         "      const float* k = K + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
-         "      for (int64_t d = 0; d < " + dh_ + "; ++d) kt[d * " + S_ + " + j] = k[d];\n"
+         "  float* row = scratch + " +
+         std::to_string(dh * S) +
+         ";\n"
+         "  for (int64_t b = 0; b < " +
+         B_ +
+         "; ++b)\n"
+         "  for (int64_t h = 0; h < " +
+         H_ +
+         "; ++h) {\n"
+         "    for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) {\n"
+         "      const float* k = K + (b * " +
+         S_ + " + j) * " + ld_ + " + h * " + dh_ +
+         ";\n"
+         "      for (int64_t d = 0; d < " +
+         dh_ + "; ++d) kt[d * " + S_ +
+         " + j] = k[d];\n"
          "    }\n"
-         "    for (int64_t i = 0; i < " + S_ + "; ++i) {\n"
-         "      const float* q = Q + (b * " + S_ + " + i) * " + ld_ + " + h * " + dh_ + ";\n"
-         "      for (int64_t j = 0; j < " + S_ + "; ++j) row[j] = 0.0f;\n"
-         "      for (int64_t d = 0; d < " + dh_ + "; ++d) {\n"
-         "        const float qd = q[d] * " + scale + ";\n"
-         "        const float* kr = kt + d * " + S_ + ";\n"
-         "        for (int64_t j = 0; j < " + S_ + "; ++j) row[j] += qd * kr[j];\n"
+         "    for (int64_t i = 0; i < " +
+         S_ +
+         "; ++i) {\n"
+         "      const float* q = Q + (b * " +
+         S_ + " + i) * " + ld_ + " + h * " + dh_ +
+         ";\n"
+         "      for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) row[j] = 0.0f;\n"
+         "      for (int64_t d = 0; d < " +
+         dh_ +
+         "; ++d) {\n"
+         "        const float qd = q[d] * " +
+         scale +
+         ";\n"
+         "        const float* kr = kt + d * " +
+         S_ +
+         ";\n"
+         "        for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) row[j] += qd * kr[j];\n"
          "      }\n"
          "      float mx = -INFINITY;\n"
-         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
-         "        row[j] = row[j]" + maskExpr + ";\n"
+         "      for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) {\n"
+         "        row[j] = row[j]" +
+         maskExpr +
+         ";\n"
          "        mx = std::max(mx, row[j]);\n"
          "      }\n"
          "      float sum = 0.0f;\n"
-         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "      for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) {\n"
          "        row[j] = std::exp(row[j] - mx);\n"
          "        sum += row[j];\n"
          "      }\n"
          "      const float inv = 1.0f / sum;\n"
-         "      float* o = out + (b * " + S_ + " + i) * " + D_ + " + h * " + dh_ + ";\n"
-         "      for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] = 0.0f;\n"
-         "      for (int64_t j = 0; j < " + S_ + "; ++j) {\n"
+         "      float* o = out + (b * " +
+         S_ + " + i) * " + D_ + " + h * " + dh_ +
+         ";\n"
+         "      for (int64_t d = 0; d < " +
+         dh_ +
+         "; ++d) o[d] = 0.0f;\n"
+         "      for (int64_t j = 0; j < " +
+         S_ +
+         "; ++j) {\n"
          "        const float p = row[j] * inv;\n"
-         "        const float* v = V + (b * " + S_ + " + j) * " + ld_ + " + h * " + dh_ + ";\n"
-         "        for (int64_t d = 0; d < " + dh_ + "; ++d) o[d] += p * v[d];\n"
+         "        const float* v = V + (b * " +
+         S_ + " + j) * " + ld_ + " + h * " + dh_ +
+         ";\n"
+         "        for (int64_t d = 0; d < " +
+         dh_ +
+         "; ++d) o[d] += p * v[d];\n"
          "      }\n"
          "    }\n"
          "  }\n";
@@ -654,7 +748,8 @@ std::string emitEmbedding(EmbeddingOp op) {
         {in(T + t), 0, broadcastStrides(shapeOf(op.getIndices()[t]), lead)});
   SmallVector<int64_t> addLast;
   for (size_t a = 0; a < A; ++a) {
-    SmallVector<int64_t> st = broadcastStrides(shapeOf(op.getAddends()[a]), out);
+    SmallVector<int64_t> st =
+        broadcastStrides(shapeOf(op.getAddends()[a]), out);
     addLast.push_back(st.back());
     st.pop_back();
     acc.push_back({in(2 * T + a), 0, st});
@@ -709,8 +804,8 @@ std::vector<IndexCheck> canao::indexChecks(Operation *op) {
 }
 
 llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
-  if (auto e = elementExpr(op, SmallVector<std::string>(op->getNumOperands(),
-                                                         "x")))
+  if (auto e =
+          elementExpr(op, SmallVector<std::string>(op->getNumOperands(), "x")))
     return emitElementwise(op, *e);
   return llvm::TypeSwitch<Operation *, llvm::Expected<std::string>>(op)
       .Case([](MatMulOp o) { return emitMatMul(o); })
@@ -726,9 +821,9 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
       .Case([](AttentionOp o) { return emitAttention(o); })
       .Case([](EmbeddingOp o) { return emitEmbedding(o); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {
-        return llvm::createStringError(
-            llvm::inconvertibleErrorCode(),
-            "codegen: no kernel for op '" + o->getName().getStringRef().str() +
-                "'");
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "codegen: no kernel for op '" +
+                                           o->getName().getStringRef().str() +
+                                           "'");
       });
 }

@@ -86,10 +86,10 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
   for (BlockArgument arg : func.getArguments()) {
     int64_t id = newBuffer(arg, BufferKind::Input);
     plan.buffers[id].index = arg.getArgNumber();
-    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                  "canao.name");
-    plan.inputNames.push_back(name ? name.str()
-                                   : "input" + std::to_string(arg.getArgNumber()));
+    auto name =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "canao.name");
+    plan.inputNames.push_back(
+        name ? name.str() : "input" + std::to_string(arg.getArgNumber()));
     plan.inputTypes.push_back(plan.buffers[id].type);
   }
 
@@ -108,8 +108,8 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
         !isa<RankedTensorType>(op.getResult(0).getType()))
       continue;
     if (op.getNumResults() != 1)
-      return fail("codegen: unexpected op '" +
-                  op.getName().getStringRef() + "'");
+      return fail("codegen: unexpected op '" + op.getName().getStringRef() +
+                  "'");
     Value result = op.getResult(0);
     if (auto c = dyn_cast<ConstantOp>(op)) {
       int64_t id = newBuffer(result, BufferKind::Weight);
@@ -141,8 +141,8 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
     if (int64_t bytes = scratchBytes(&op)) {
       Buffer b;
       b.kind = BufferKind::Arena;
-      b.type = RankedTensorType::get({bytes / 4},
-                                     Float32Type::get(op.getContext()));
+      b.type =
+          RankedTensorType::get({bytes / 4}, Float32Type::get(op.getContext()));
       b.bytes = bytes;
       b.firstUse = b.lastUse = when;
       plan.buffers.push_back(b);

@@ -30,9 +30,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <unistd.h>
 
 using namespace canao;
@@ -86,9 +86,9 @@ public:
   void step(const std::string &what) {
     if (quiet_)
       return;
-    double s = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - start_)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
     llvm::errs() << llvm::format("canaoc: [%6.2fs] ", s) << what << "\n";
   }
 
@@ -110,8 +110,8 @@ bool parseShape(const std::string &spec, Options &o, std::string &err) {
   for (llvm::StringRef p : parts) {
     int64_t d;
     if (p.getAsInteger(10, d) || d <= 0) {
-      err = "--shape " + spec + ": '" + p.str() +
-            "' is not a positive dimension";
+      err =
+          "--shape " + spec + ": '" + p.str() + "' is not a positive dimension";
       return false;
     }
     dims.push_back(d);
@@ -157,8 +157,8 @@ int parseArgs(int argc, char **argv, Options &o) {
     } else if (a.rfind("--emit=", 0) == 0) {
       o.emit = a.substr(7);
       if (o.emit != "cpp" && o.emit != "mlir" && o.emit != "mlir-import")
-        return error("--emit must be cpp, mlir or mlir-import, got '" +
-                     o.emit + "'");
+        return error("--emit must be cpp, mlir or mlir-import, got '" + o.emit +
+                     "'");
     } else if (a == "--report" || a == "--report=text") {
       o.report = "text";
     } else if (a == "--report=json") {
@@ -170,8 +170,8 @@ int parseArgs(int argc, char **argv, Options &o) {
         std::string list;
         for (const std::string &k : known)
           list += (list.empty() ? "" : ", ") + k;
-        return error("--disable-pass: unknown pass '" + name + "' (passes: " +
-                     list + ")");
+        return error("--disable-pass: unknown pass '" + name +
+                     "' (passes: " + list + ")");
       }
       o.disabledPasses.insert(name);
     } else if (a == "--embed-weights") {
@@ -221,9 +221,7 @@ public:
     }
     return true;
   }
-  std::string path(llvm::StringRef rel) const {
-    return tmp_ + "/" + rel.str();
-  }
+  std::string path(llvm::StringRef rel) const { return tmp_ + "/" + rel.str(); }
   bool write(llvm::StringRef rel, llvm::StringRef contents, std::string &err) {
     std::string p = path(rel);
     llvm::SmallString<256> dir(p);
@@ -373,12 +371,13 @@ void printReport(const Options &o, mlir::ModuleOp module,
      << llvm::format("%.1f", totalBytes / 1048576.0) << " MiB moved\n"
      << "  weights " << plan.weights.size() << " bytes, arena "
      << plan.arenaBytes << " bytes\n";
-  os << llvm::format("  %4s  %-18s %12s %12s  %s\n", "#", "op", "MFLOP",
-                     "KiB", "from");
+  os << llvm::format("  %4s  %-18s %12s %12s  %s\n", "#", "op", "MFLOP", "KiB",
+                     "from");
   for (size_t i = 0; i < plan.kernels.size(); ++i)
-    os << llvm::format("  %4zu  %-18s %12.3f %12.1f  ", i,
-                       plan.kernels[i].op->getName().getStringRef().str().c_str(),
-                       costs[i].flops / 1e6, costs[i].bytes / 1024.0)
+    os << llvm::format(
+              "  %4zu  %-18s %12.3f %12.1f  ", i,
+              plan.kernels[i].op->getName().getStringRef().str().c_str(),
+              costs[i].flops / 1e6, costs[i].bytes / 1024.0)
        << kernelName(plan.kernels[i].op) << "\n";
 }
 

@@ -21,8 +21,8 @@ struct FoldAttentionScalePass
         return;
       auto q = att.getQkv()[0].getDefiningOp<DenseOp>();
       // Q must feed only this attention, and only as Q.
-      if (!q || !q->hasOneUse() || !q.getEpilogue().empty() ||
-          q.getLnScale() || !q.getBias() || att.getQkv()[1] == q.getResult() ||
+      if (!q || !q->hasOneUse() || !q.getEpilogue().empty() || q.getLnScale() ||
+          !q.getBias() || att.getQkv()[1] == q.getResult() ||
           att.getQkv()[2] == q.getResult())
         return;
       std::vector<float> w = floatConstant(q.getWeight()),

@@ -47,8 +47,7 @@ bool isFusible(Operation *op) {
 /// and no intermediate another op needs is lost.
 bool absorbable(Operation *producer, Operation *consumer) {
   return producer && isFusible(producer) && isFusible(consumer) &&
-         producer->hasOneUse() &&
-         *producer->user_begin() == consumer &&
+         producer->hasOneUse() && *producer->user_begin() == consumer &&
          producer->getResult(0).getType() == consumer->getResult(0).getType();
 }
 
@@ -172,8 +171,7 @@ private:
       case Func::Sigmoid: {
         Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
         v = arith::DivFOp::create(
-            b, loc, constant(1),
-            arith::AddFOp::create(b, loc, constant(1), e));
+            b, loc, constant(1), arith::AddFOp::create(b, loc, constant(1), e));
         break;
       }
       case Func::Relu:
@@ -234,7 +232,8 @@ private:
 
 namespace {
 
-struct FuseElementwisePass : canao::impl::FuseElementwiseBase<FuseElementwisePass> {
+struct FuseElementwisePass
+    : canao::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     // Roots: fusible ops that no fusible consumer can absorb. Walk in
@@ -259,9 +258,9 @@ struct FuseElementwisePass : canao::impl::FuseElementwiseBase<FuseElementwisePas
       if (!toRational(chain, alg, r))
         continue;
       OpBuilder b(root);
-      auto fused = FusedOp::create(b, root->getLoc(),
-                                   root->getResult(0).getType(),
-                                   chain.leaves.getArrayRef());
+      auto fused =
+          FusedOp::create(b, root->getLoc(), root->getResult(0).getType(),
+                          chain.leaves.getArrayRef());
       Block *body = b.createBlock(&fused.getBody());
       SmallVector<Value> args;
       for (Value leaf : chain.leaves)

@@ -16,8 +16,7 @@ namespace {
 /// dense -> fused (sole user, same shape): the fused body becomes the
 /// dense epilogue; its other inputs become the dense's `extra` operands.
 bool absorbFused(DenseOp dense) {
-  if (!dense->hasOneUse() || !dense.getEpilogue().empty() ||
-      dense.getLnScale())
+  if (!dense->hasOneUse() || !dense.getEpilogue().empty() || dense.getLnScale())
     return false;
   auto fused = dyn_cast<FusedOp>(*dense->user_begin());
   if (!fused || fused.getType() != dense.getType())
@@ -35,15 +34,15 @@ bool absorbFused(DenseOp dense) {
     }
   }
   OpBuilder b(fused);
-  auto merged = DenseOp::create(b, fused.getLoc(), fused.getType(),
-                                dense.getInput(), dense.getWeight(),
-                                dense.getBias(), extra, Value(), Value(),
-                                FloatAttr());
+  auto merged = DenseOp::create(
+      b, fused.getLoc(), fused.getType(), dense.getInput(), dense.getWeight(),
+      dense.getBias(), extra, Value(), Value(), FloatAttr());
   Block &old = fused.getBody().front();
   Block *body = b.createBlock(&merged.getEpilogue());
   IRMapping map;
-  map.map(old.getArgument(accIndex),
-          body->addArgument(old.getArgument(accIndex).getType(), fused.getLoc()));
+  map.map(
+      old.getArgument(accIndex),
+      body->addArgument(old.getArgument(accIndex).getType(), fused.getLoc()));
   for (auto [i, arg] : llvm::enumerate(old.getArguments()))
     if (static_cast<int>(i) != accIndex)
       map.map(arg, body->addArgument(arg.getType(), fused.getLoc()));
@@ -70,11 +69,10 @@ bool absorbLayerNorm(DenseOp dense) {
       !isVec(ln.getScale()) || !isVec(ln.getBias()))
     return false;
   OpBuilder b(ln);
-  auto merged = DenseOp::create(b, ln.getLoc(), ln.getType(),
-                                dense.getInput(), dense.getWeight(),
-                                dense.getBias(), dense.getExtra(),
-                                ln.getScale(), ln.getBias(),
-                                ln.getEpsilonAttr());
+  auto merged =
+      DenseOp::create(b, ln.getLoc(), ln.getType(), dense.getInput(),
+                      dense.getWeight(), dense.getBias(), dense.getExtra(),
+                      ln.getScale(), ln.getBias(), ln.getEpsilonAttr());
   merged.getEpilogue().takeBody(dense.getEpilogue());
   ln.getResult().replaceAllUsesWith(merged.getResult());
   ln->erase();

@@ -22,8 +22,7 @@ struct MergeQkvPass : canao::impl::MergeQkvBase<MergeQkvPass> {
         auto d = v.getDefiningOp<DenseOp>();
         if (!d || !d->hasOneUse() || !d.getEpilogue().empty() ||
             d.getLnScale() || !d.getBias() ||
-            d.getInput() != att.getQkv()[0].getDefiningOp<DenseOp>()
-                                .getInput())
+            d.getInput() != att.getQkv()[0].getDefiningOp<DenseOp>().getInput())
           return;
         proj.push_back(d);
       }
@@ -50,17 +49,16 @@ struct MergeQkvPass : canao::impl::MergeQkvBase<MergeQkvPass> {
       OpBuilder builder(att);
       Location loc = proj[0].getLoc();
       auto f32 = builder.getF32Type();
-      Value weight = makeFloatConstant(
-          builder, loc, RankedTensorType::get({k, 3 * n}, f32), mw,
-          "qkv_weight");
+      Value weight = makeFloatConstant(builder, loc,
+                                       RankedTensorType::get({k, 3 * n}, f32),
+                                       mw, "qkv_weight");
       Value bias = makeFloatConstant(
           builder, loc, RankedTensorType::get({3 * n}, f32), mb, "qkv_bias");
       SmallVector<int64_t> shape(proj[0].getType().getShape());
       shape.back() *= 3;
       auto merged = DenseOp::create(
-          builder, loc, RankedTensorType::get(shape, f32),
-          proj[0].getInput(), weight, bias, ValueRange{}, Value(), Value(),
-          FloatAttr());
+          builder, loc, RankedTensorType::get(shape, f32), proj[0].getInput(),
+          weight, bias, ValueRange{}, Value(), Value(), FloatAttr());
       auto packed = AttentionOp::create(
           builder, att.getLoc(), att.getType(), ValueRange{merged.getResult()},
           att.getMask(), att.getNumHeadsAttr(), att.getScaleAttr());

@@ -312,7 +312,7 @@ double Algebra::evalAtom(int id, const std::vector<double> &inputs,
   if (done[id])
     return cache[id];
   const AtomInfo &a = atoms_[id];
-  double v;
+  double v = 0;
   if (a.isInput) {
     v = inputs.at(a.input);
   } else {

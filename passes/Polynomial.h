@@ -1,4 +1,5 @@
-//===- Polynomial.h - LP-Fusion's algebra of element-wise chains -*- C++ -*-===//
+//===- Polynomial.h - LP-Fusion's algebra of element-wise chains -*- C++
+//-*-===//
 //
 // A chain of element-wise ops is held as a rational function of *atoms* in
 // canonical form: a sum of monomials (a coefficient times a product of atom
@@ -60,7 +61,7 @@ class Algebra {
 public:
   struct AtomInfo {
     bool isInput = true;
-    int input = -1;  // for inputs: index into the chain's inputs
+    int input = -1; // for inputs: index into the chain's inputs
     Func func = Func::Erf;
     Rational arg;    // for functions
     std::string key; // structural key

@@ -99,8 +99,8 @@ struct AttentionPattern : OpRewritePattern<ReshapeOp> {
     if (mask) {
       ArrayRef<int64_t> out = merge.getType().getShape();
       SmallVector<int64_t> s = {out[0], hq, out[1], out[1]};
-      auto b = broadcastShapes(cast<RankedTensorType>(mask.getType()).getShape(),
-                               s);
+      auto b =
+          broadcastShapes(cast<RankedTensorType>(mask.getType()).getShape(), s);
       if (!b || ArrayRef<int64_t>(*b) != ArrayRef<int64_t>(s))
         return failure();
     }

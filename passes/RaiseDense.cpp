@@ -51,9 +51,9 @@ struct DenseWithBias : OpRewritePattern<AddOp> {
       Value bias = asBias(rewriter, add->getOperand(1 - i), n);
       if (!bias)
         continue;
-      rewriter.replaceOpWithNewOp<DenseOp>(
-          add, add.getType(), mm.getLhs(), mm.getRhs(), bias, ValueRange{},
-          Value(), Value(), FloatAttr());
+      rewriter.replaceOpWithNewOp<DenseOp>(add, add.getType(), mm.getLhs(),
+                                           mm.getRhs(), bias, ValueRange{},
+                                           Value(), Value(), FloatAttr());
       return success();
     }
     return failure();

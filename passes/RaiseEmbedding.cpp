@@ -32,8 +32,8 @@ bool collect(Value v, RankedTensorType type, Leaves &out, bool root) {
   }
   // A lookup may broadcast (position ids [1, S] against a batch of B).
   auto broadcasts = [&](Type t) {
-    auto b = broadcastShapes(cast<RankedTensorType>(t).getShape(),
-                             type.getShape());
+    auto b =
+        broadcastShapes(cast<RankedTensorType>(t).getShape(), type.getShape());
     return b && ArrayRef<int64_t>(*b) == type.getShape() &&
            cast<RankedTensorType>(t).getRank() == type.getRank();
   };
@@ -70,8 +70,8 @@ struct EmbeddingPattern : OpRewritePattern<LayerNormOp> {
     if (!collect(ln.getInput(), type, leaves, true) || leaves.tables.empty())
       return failure();
     rewriter.replaceOpWithNewOp<EmbeddingOp>(
-        ln, type, leaves.tables, leaves.indices, leaves.addends,
-        ln.getScale(), ln.getBias(), ln.getEpsilonAttr());
+        ln, type, leaves.tables, leaves.indices, leaves.addends, ln.getScale(),
+        ln.getBias(), ln.getEpsilonAttr());
     return success();
   }
 };

@@ -102,7 +102,8 @@ struct DecomposedLayerNorm : OpRewritePattern<DivOp> {
       }
     if (gamma && root->hasOneUse())
       if (auto add = dyn_cast<AddOp>(*root->user_begin())) {
-        Value b = add.getLhs() == root->getResult(0) ? add.getRhs() : add.getLhs();
+        Value b =
+            add.getLhs() == root->getResult(0) ? add.getRhs() : add.getLhs();
         if (isVector(b) && add.getType() == type) {
           beta = b;
           root = add;
@@ -123,17 +124,18 @@ struct DecomposedLayerNorm : OpRewritePattern<DivOp> {
           DenseElementsAttr::get(vecType, rewriter.getF32FloatAttr(1.0f)));
     }
     rewriter.setInsertionPoint(root);
-    auto ln = LayerNormOp::create(
-        rewriter, root->getLoc(), type, x, asVector(gamma),
-        beta ? asVector(beta) : Value(),
-        rewriter.getI64IntegerAttr(type.getRank() - 1),
-        rewriter.getF32FloatAttr(*eps));
+    auto ln =
+        LayerNormOp::create(rewriter, root->getLoc(), type, x, asVector(gamma),
+                            beta ? asVector(beta) : Value(),
+                            rewriter.getI64IntegerAttr(type.getRank() - 1),
+                            rewriter.getF32FloatAttr(*eps));
     rewriter.replaceOp(root, ln.getResult());
     return success();
   }
 };
 
-struct RaiseLayerNormPass : canao::impl::RaiseLayerNormBase<RaiseLayerNormPass> {
+struct RaiseLayerNormPass
+    : canao::impl::RaiseLayerNormBase<RaiseLayerNormPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposedLayerNorm>(&getContext());

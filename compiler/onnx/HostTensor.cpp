@@ -173,10 +173,10 @@ static void forEachBroadcast(llvm::ArrayRef<const HostTensor *> inputs,
   }
 }
 
-HostTensor canao::evalElementwise(
-    llvm::ArrayRef<const HostTensor *> inputs, DType outType,
-    llvm::ArrayRef<int64_t> outShape,
-    llvm::function_ref<double(const double *)> fn) {
+HostTensor
+canao::evalElementwise(llvm::ArrayRef<const HostTensor *> inputs, DType outType,
+                       llvm::ArrayRef<int64_t> outShape,
+                       llvm::function_ref<double(const double *)> fn) {
   std::vector<std::vector<double>> vals;
   for (const HostTensor *t : inputs)
     vals.push_back(t->toDoubles());
@@ -195,8 +195,10 @@ HostTensor canao::evalGather(const HostTensor &data, const HostTensor &indices,
                              int64_t axis, llvm::ArrayRef<int64_t> outShape) {
   std::vector<double> d = data.toDoubles();
   std::vector<int64_t> idx = indices.toInts();
-  int64_t outer = numElements(llvm::ArrayRef<int64_t>(data.shape).take_front(axis));
-  int64_t inner = numElements(llvm::ArrayRef<int64_t>(data.shape).drop_front(axis + 1));
+  int64_t outer =
+      numElements(llvm::ArrayRef<int64_t>(data.shape).take_front(axis));
+  int64_t inner =
+      numElements(llvm::ArrayRef<int64_t>(data.shape).drop_front(axis + 1));
   int64_t dim = data.shape[axis];
   std::vector<double> out;
   out.reserve(numElements(outShape));
@@ -244,8 +246,8 @@ HostTensor canao::evalConcat(llvm::ArrayRef<const HostTensor *> inputs,
     vals.push_back(t->toDoubles());
   for (int64_t o = 0; o < outer; ++o)
     for (size_t k = 0; k < inputs.size(); ++k) {
-      int64_t chunk =
-          numElements(llvm::ArrayRef<int64_t>(inputs[k]->shape).drop_front(axis));
+      int64_t chunk = numElements(
+          llvm::ArrayRef<int64_t>(inputs[k]->shape).drop_front(axis));
       out.insert(out.end(), vals[k].begin() + o * chunk,
                  vals[k].begin() + (o + 1) * chunk);
     }

@@ -44,9 +44,9 @@ RankedTensorType ImporterState::tensorType(const Slot &s) {
 }
 
 llvm::Error ImporterState::nodeError(const llvm::Twine &msg) const {
-  std::string where = node ? "node '" + node->name() + "' (" +
-                                 node->op_type() + "): "
-                           : std::string();
+  std::string where =
+      node ? "node '" + node->name() + "' (" + node->op_type() + "): "
+           : std::string();
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  where + msg.str());
 }
@@ -111,7 +111,7 @@ void ImporterState::setOutput(int i, Value v) {
   Slot s;
   s.shape.assign(type.getShape().begin(), type.getShape().end());
   Type e = type.getElementType();
-  s.dtype = e.isF32()          ? DType::F32
+  s.dtype = e.isF32()         ? DType::F32
             : e.isInteger(64) ? DType::I64
             : e.isInteger(32) ? DType::I32
                               : DType::Bool;
@@ -146,8 +146,8 @@ Value ImporterState::value(Slot &s) {
   ElementsAttr attr;
   if (!t.raw.empty() && t.raw.size() > 256) {
     // Zero-copy: the blob points into the model's own bytes.
-    AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
-        t.raw, alignof(float));
+    AsmResourceBlob blob =
+        UnmanagedAsmResourceBlob::allocateWithAlign(t.raw, alignof(float));
     attr = DenseResourceElementsAttr::get(type, resourceName(s.name),
                                           std::move(blob));
   } else {
@@ -186,8 +186,8 @@ ImporterState::intsAttr(llvm::StringRef name) const {
 llvm::Expected<int64_t> ImporterState::normalizeAxis(int64_t axis,
                                                      int64_t rank) {
   if (axis < -rank || axis >= rank)
-    return nodeError("axis " + llvm::Twine(axis) + " is out of range for rank " +
-                     llvm::Twine(rank));
+    return nodeError("axis " + llvm::Twine(axis) +
+                     " is out of range for rank " + llvm::Twine(rank));
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -332,8 +332,7 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
 
   for (const onnx::NodeProto *node : *order) {
     st.node = node;
-    std::string locName =
-        node->name().empty() ? node->op_type() : node->name();
+    std::string locName = node->name().empty() ? node->op_type() : node->name();
     st.loc = NameLoc::get(st.b.getStringAttr(locName));
     if (auto err = importNode(st))
       return std::move(err);
@@ -365,8 +364,8 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
   func.setFunctionType(st.b.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(g.output()))
     func.setResultAttr(i, "canao.name", st.b.getStringAttr(out.name()));
-  module->getOperation()->setAttr(
-      "canao.onnx_nodes", st.b.getI64IntegerAttr(model.numNodes()));
+  module->getOperation()->setAttr("canao.onnx_nodes",
+                                  st.b.getI64IntegerAttr(model.numNodes()));
   module->getOperation()->setAttr("canao.opset",
                                   st.b.getI64IntegerAttr(model.opset()));
   return std::move(module);

@@ -35,7 +35,8 @@ class OnnxModel {
 public:
   ~OnnxModel();
   /// Parses and validates `path`. Errors are one line, without a prefix.
-  static llvm::Expected<std::unique_ptr<OnnxModel>> load(const std::string &path);
+  static llvm::Expected<std::unique_ptr<OnnxModel>>
+  load(const std::string &path);
 
   const onnx::ModelProto &proto() const { return *proto_; }
   const onnx::GraphProto &graph() const;
@@ -52,8 +53,8 @@ public:
 
 private:
   OnnxModel();
-  llvm::Expected<llvm::ArrayRef<char>>
-  externalData(const onnx::TensorProto &t, size_t bytes);
+  llvm::Expected<llvm::ArrayRef<char>> externalData(const onnx::TensorProto &t,
+                                                    size_t bytes);
 
   std::unique_ptr<onnx::ModelProto> proto_;
   std::string dir_;

@@ -92,8 +92,7 @@ Handler binary(std::function<double(double, double)> fold,
   };
 }
 
-template <typename OpT>
-Handler unary(std::function<double(double)> fold) {
+template <typename OpT> Handler unary(std::function<double(double)> fold) {
   return [fold](ImporterState &st) -> llvm::Error {
     auto a = st.input(0);
     if (!a)
@@ -103,8 +102,9 @@ Handler unary(std::function<double(double)> fold) {
       return st.nodeError("expects a float32 input");
     if ((*a)->foldable()) {
       std::vector<const HostTensor *> ts = {&*(*a)->constant};
-      st.setOutput(0, evalElementwise(ts, (*a)->dtype, (*a)->shape,
-                                      [&](const double *v) { return fold(v[0]); }));
+      st.setOutput(
+          0, evalElementwise(ts, (*a)->dtype, (*a)->shape,
+                             [&](const double *v) { return fold(v[0]); }));
       return llvm::Error::success();
     }
     Value v = st.value(**a);
@@ -182,8 +182,8 @@ llvm::Error importCast(ImporterState &st) {
 
 llvm::Error importConstant(ImporterState &st) {
   const onnx::AttributeProto *a = nullptr;
-  for (const char *n : {"value", "value_float", "value_int", "value_floats",
-                        "value_ints"})
+  for (const char *n :
+       {"value", "value_float", "value_int", "value_floats", "value_ints"})
     if ((a = st.attr(n)))
       break;
   if (!a)
@@ -230,9 +230,9 @@ llvm::Error importSize(ImporterState &st) {
   auto a = st.input(0);
   if (!a)
     return a.takeError();
-  st.setOutput(0, HostTensor::fromValues(
-                      DType::I64, {},
-                      {static_cast<double>(numElements((*a)->shape))}));
+  st.setOutput(
+      0, HostTensor::fromValues(
+             DType::I64, {}, {static_cast<double>(numElements((*a)->shape))}));
   return llvm::Error::success();
 }
 
@@ -293,7 +293,8 @@ llvm::Error importIdentity(ImporterState &st) {
 //===----------------------------------------------------------------------===//
 
 /// Emits or folds a reshape of `a` to `shape`.
-llvm::Error reshapeTo(ImporterState &st, Slot &a, llvm::ArrayRef<int64_t> shape) {
+llvm::Error reshapeTo(ImporterState &st, Slot &a,
+                      llvm::ArrayRef<int64_t> shape) {
   if (numElements(shape) != numElements(a.shape))
     return st.nodeError("cannot reshape " + describeShape(a.shape) + " to " +
                         describeShape(shape));
@@ -310,9 +311,8 @@ llvm::Error reshapeTo(ImporterState &st, Slot &a, llvm::ArrayRef<int64_t> shape)
     st.setOutput(0, v);
     return llvm::Error::success();
   }
-  st.setOutput(0,
-               ReshapeOp::create(st.b, st.loc, typeOf(st, shape, a.dtype), v)
-                   .getResult());
+  st.setOutput(0, ReshapeOp::create(st.b, st.loc, typeOf(st, shape, a.dtype), v)
+                      .getResult());
   return llvm::Error::success();
 }
 
@@ -461,11 +461,10 @@ llvm::Error importTranspose(ImporterState &st) {
     st.setOutput(0, evalTranspose(*(*a)->constant, perm));
     return llvm::Error::success();
   }
-  st.setOutput(0, TransposeOp::create(st.b, st.loc,
-                                      typeOf(st, shape, (*a)->dtype),
-                                      st.value(**a),
-                                      st.b.getDenseI64ArrayAttr(perm))
-                      .getResult());
+  st.setOutput(
+      0, TransposeOp::create(st.b, st.loc, typeOf(st, shape, (*a)->dtype),
+                             st.value(**a), st.b.getDenseI64ArrayAttr(perm))
+             .getResult());
   return llvm::Error::success();
 }
 
@@ -478,8 +477,8 @@ llvm::Error importExpand(ImporterState &st) {
     return target.takeError();
   auto shape = broadcastShapes((*a)->shape, *target);
   if (!shape)
-    return st.nodeError("cannot expand " + describeShape((*a)->shape) +
-                        " to " + describeShape(*target));
+    return st.nodeError("cannot expand " + describeShape((*a)->shape) + " to " +
+                        describeShape(*target));
   if (auto n = checkedNumElements(*shape, "Expand result"); !n)
     return n.takeError();
   if ((*a)->foldable() && numElements(*shape) <= kFoldLimit) {
@@ -493,9 +492,9 @@ llvm::Error importExpand(ImporterState &st) {
     st.setOutput(0, v);
     return llvm::Error::success();
   }
-  st.setOutput(0, ExpandOp::create(st.b, st.loc,
-                                   typeOf(st, *shape, (*a)->dtype), v)
-                      .getResult());
+  st.setOutput(
+      0, ExpandOp::create(st.b, st.loc, typeOf(st, *shape, (*a)->dtype), v)
+             .getResult());
   return llvm::Error::success();
 }
 
@@ -637,16 +636,14 @@ llvm::Error importGather(ImporterState &st) {
         return st.nodeError("index " + llvm::Twine(i) +
                             " is out of range for a dimension of size " +
                             llvm::Twine(dim));
-  SmallVector<int64_t> shape(data->shape.begin(),
-                             data->shape.begin() + *axis);
+  SmallVector<int64_t> shape(data->shape.begin(), data->shape.begin() + *axis);
   shape.append(idx->shape.begin(), idx->shape.end());
   shape.append(data->shape.begin() + *axis + 1, data->shape.end());
   if (allFoldable(*in)) {
     st.setOutput(0, evalGather(*data->constant, *idx->constant, *axis, shape));
     return llvm::Error::success();
   }
-  st.setOutput(0, GatherOp::create(st.b, st.loc,
-                                   typeOf(st, shape, data->dtype),
+  st.setOutput(0, GatherOp::create(st.b, st.loc, typeOf(st, shape, data->dtype),
                                    st.value(*data), st.value(*idx),
                                    st.b.getI64IntegerAttr(*axis))
                       .getResult());
@@ -685,9 +682,8 @@ llvm::Expected<Value> matmul(ImporterState &st, Value a, Value b) {
   SmallVector<int64_t> shape(*batch);
   shape.push_back(sa[sa.size() - 2]);
   shape.push_back(sb.back());
-  Value r = MatMulOp::create(st.b, st.loc,
-                             RankedTensorType::get(shape, st.b.getF32Type()),
-                             a, b);
+  Value r = MatMulOp::create(
+      st.b, st.loc, RankedTensorType::get(shape, st.b.getF32Type()), a, b);
   SmallVector<int64_t> final(*batch);
   if (!vecA)
     final.push_back(sa[sa.size() - 2]);
@@ -791,12 +787,11 @@ llvm::Error importReduceMean(ImporterState &st) {
   }
   if ((*a)->dtype != DType::F32)
     return st.nodeError("expects a float32 input");
-  st.setOutput(0, ReduceMeanOp::create(st.b, st.loc,
-                                       typeOf(st, shape, DType::F32),
-                                       st.value(**a),
-                                       st.b.getDenseI64ArrayAttr(sorted),
-                                       st.b.getBoolAttr(keep))
-                      .getResult());
+  st.setOutput(
+      0, ReduceMeanOp::create(st.b, st.loc, typeOf(st, shape, DType::F32),
+                              st.value(**a), st.b.getDenseI64ArrayAttr(sorted),
+                              st.b.getBoolAttr(keep))
+             .getResult());
   return llvm::Error::success();
 }
 
@@ -807,8 +802,8 @@ llvm::Error importSoftmax(ImporterState &st) {
   if ((*a)->dtype != DType::F32)
     return st.nodeError("expects a float32 input");
   int64_t rank = (*a)->shape.size();
-  auto axis = st.normalizeAxis(st.intAttr("axis", st.opset() >= 13 ? -1 : 1),
-                               rank);
+  auto axis =
+      st.normalizeAxis(st.intAttr("axis", st.opset() >= 13 ? -1 : 1), rank);
   if (!axis)
     return axis.takeError();
   Value v = st.value(**a);
@@ -849,11 +844,10 @@ llvm::Error importLayerNorm(ImporterState &st) {
     bias = st.value(**b);
   }
   Value x = st.value(*(*in)[0]);
-  st.setOutput(0, LayerNormOp::create(st.b, st.loc, x.getType(), x,
-                                      st.value(*(*in)[1]), bias,
-                                      st.b.getI64IntegerAttr(*axis),
-                                      st.b.getF32FloatAttr(
-                                          st.floatAttr("epsilon", 1e-5f)))
+  st.setOutput(0, LayerNormOp::create(
+                      st.b, st.loc, x.getType(), x, st.value(*(*in)[1]), bias,
+                      st.b.getI64IntegerAttr(*axis),
+                      st.b.getF32FloatAttr(st.floatAttr("epsilon", 1e-5f)))
                       .getResult());
   return llvm::Error::success();
 }
@@ -910,12 +904,12 @@ llvm::Error canao::importNode(ImporterState &st) {
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
   auto it = handlers().find(node.op_type());
   if (!defaultDomain || it == handlers().end()) {
-    std::string op = defaultDomain ? node.op_type()
-                                   : node.domain() + "." + node.op_type();
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "unsupported op '" + op + "' (node '" + node.name() + "', opset " +
-            std::to_string(st.opset()) + ")");
+    std::string op =
+        defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "unsupported op '" + op + "' (node '" +
+                                       node.name() + "', opset " +
+                                       std::to_string(st.opset()) + ")");
   }
   return it->second(st);
 }

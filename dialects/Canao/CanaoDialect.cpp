@@ -103,8 +103,8 @@ std::vector<char> canao::transposeBytes(ArrayRef<char> bytes,
     int64_t src = 0;
     for (size_t i = 0; i < rank; ++i)
       src += index[i] * inStrides[perm[i]];
-    std::memcpy(out.data() + n * elementSize,
-                bytes.data() + src * elementSize, elementSize);
+    std::memcpy(out.data() + n * elementSize, bytes.data() + src * elementSize,
+                elementSize);
     for (int64_t i = static_cast<int64_t>(rank) - 1; i >= 0; --i) {
       if (++index[i] < outShape[i])
         break;

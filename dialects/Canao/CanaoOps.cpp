@@ -340,8 +340,8 @@ LogicalResult FusedOp::verify() {
     return failure();
   if (getBody().empty())
     return emitOpError("needs a body");
-  return verifyScalarBody(*this, getBody(), getInputs(),
-                          elementOf(getResult()), 0);
+  return verifyScalarBody(*this, getBody(), getInputs(), elementOf(getResult()),
+                          0);
 }
 
 LogicalResult DenseOp::verify() {

@@ -121,7 +121,9 @@ inline bool write_npy(const std::string &path, canao_dtype dtype,
   std::string shape = "(";
   size_t count = 1;
   for (int32_t d = 0; d < rank; ++d) {
-    shape += std::to_string(dims[d]) + (rank == 1 ? "," : d + 1 < rank ? ", " : "");
+    shape += std::to_string(dims[d]) + (rank == 1      ? ","
+                                        : d + 1 < rank ? ", "
+                                                       : "");
     count *= static_cast<size_t>(dims[d]);
   }
   shape += ")";
@@ -136,7 +138,14 @@ inline bool write_npy(const std::string &path, canao_dtype dtype,
     error = "cannot write '" + path + "': " + std::strerror(errno);
     return false;
   }
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  unsigned char pre[10] = {0x93,
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
                            static_cast<unsigned char>(header.size() & 0xff),
                            static_cast<unsigned char>(header.size() >> 8)};
   size_t bytes = count * canao_dtype_size(dtype);

@@ -44,18 +44,20 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   long bench = 0, threads = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> const char * { return i + 1 < argc ? argv[++i] : nullptr; };
+    auto next = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
     if (a == "--help" || a == "-h") {
       std::printf("usage: %s --input NAME=FILE.npy ... (--output-dir DIR | "
                   "--bench N) [--threads T] [--weights FILE]\n",
                   prog.c_str());
       std::printf("inputs:\n");
       for (size_t k = 0; k < api.num_inputs; ++k)
-        std::printf("  %s %s %s\n", api.inputs[k].name,
-                    canao_dtype_name(api.inputs[k].dtype),
-                    ContextBase::shape_string(api.inputs[k].rank,
-                                              api.inputs[k].dims)
-                        .c_str());
+        std::printf(
+            "  %s %s %s\n", api.inputs[k].name,
+            canao_dtype_name(api.inputs[k].dtype),
+            ContextBase::shape_string(api.inputs[k].rank, api.inputs[k].dims)
+                .c_str());
       return 0;
     }
     const char *v = nullptr;
@@ -130,23 +132,30 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
     return false;
   };
   int rc = 1;
-  if (check(status) && check(api.set_num_threads(ctx, static_cast<int>(threads))) &&
+  if (check(status) &&
+      check(api.set_num_threads(ctx, static_cast<int>(threads))) &&
       check(api.run(ctx, in.data(), in.size(), out.data(), out.size()))) {
     rc = 0;
     if (bench > 0) {
       for (int w = 0; w < 2 && rc == 0; ++w)
-        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size())) ? 0 : 1;
+        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size()))
+                 ? 0
+                 : 1;
       std::vector<double> ms;
       for (long r = 0; r < bench && rc == 0; ++r) {
         auto t0 = std::chrono::steady_clock::now();
-        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size())) ? 0 : 1;
+        rc = check(api.run(ctx, in.data(), in.size(), out.data(), out.size()))
+                 ? 0
+                 : 1;
         auto t1 = std::chrono::steady_clock::now();
-        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(t1 - t0).count());
       }
       if (rc == 0) {
         std::sort(ms.begin(), ms.end());
-        double median = ms.size() % 2 ? ms[ms.size() / 2]
-                                      : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+        double median = ms.size() % 2
+                            ? ms[ms.size() / 2]
+                            : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
         std::printf("latency_ms median=%.4f min=%.4f max=%.4f\n", median,
                     ms.front(), ms.back());
       }
@@ -159,8 +168,8 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
         if (c == '/' || c == '\\')
           c = '_';
       std::string path = outDir + "/" + file + ".npy";
-      if (!write_npy(path, out[k].dtype, out[k].dims, out[k].rank,
-                     out[k].data, err)) {
+      if (!write_npy(path, out[k].dtype, out[k].dims, out[k].rank, out[k].data,
+                     err)) {
         std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), err.c_str());
         rc = 1;
       }

@@ -110,8 +110,8 @@ public:
     std::memcpy(&sum, p + 24, 8);
     if (version != kBlobVersion)
       return fail(CANAO_ERROR_WEIGHTS,
-                  "%s has weight format version %u; this model needs %u",
-                  what, version, kBlobVersion);
+                  "%s has weight format version %u; this model needs %u", what,
+                  version, kBlobVersion);
     if (bytes != payload_bytes || sum != checksum)
       return fail(CANAO_ERROR_WEIGHTS,
                   "%s belongs to another model (size or checksum differs)",
@@ -133,8 +133,7 @@ public:
     size_t want = kBlobHeaderBytes + payload_bytes;
     if (!owned_weights_.allocate(want + 1)) {
       std::fclose(f);
-      return fail(CANAO_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes",
-                  want);
+      return fail(CANAO_ERROR_OUT_OF_MEMORY, "cannot allocate %zu bytes", want);
     }
     // Reading one byte more than expected detects oversized files.
     size_t got = std::fread(owned_weights_.data(), 1, want + 1, f);
@@ -150,8 +149,8 @@ public:
 
   canao_status allocate_arena(size_t bytes) {
     if (!arena_.allocate(bytes))
-      return fail(CANAO_ERROR_OUT_OF_MEMORY,
-                  "cannot allocate a %zu-byte arena", bytes);
+      return fail(CANAO_ERROR_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena",
+                  bytes);
     return CANAO_OK;
   }
 

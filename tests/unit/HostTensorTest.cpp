@@ -1,6 +1,6 @@
 // Import-time evaluation of the exporter's shape plumbing.
-#include "Canao/ShapeUtils.h"
 #include "onnx/HostTensor.h"
+#include "Canao/ShapeUtils.h"
 
 #include <catch2/catch.hpp>
 
@@ -39,7 +39,8 @@ TEST_CASE("INT64_MAX slice ends survive the round trip", "[host]") {
 }
 
 TEST_CASE("gather, slice, concat and transpose on host tensors", "[host]") {
-  HostTensor data = HostTensor::fromValues(DType::F32, {3, 2}, {0, 1, 2, 3, 4, 5});
+  HostTensor data =
+      HostTensor::fromValues(DType::F32, {3, 2}, {0, 1, 2, 3, 4, 5});
   HostTensor idx = HostTensor::fromValues(DType::I64, {2}, {2, -3});
   CHECK(evalGather(data, idx, 0, {2, 2}).toDoubles() ==
         std::vector<double>{4, 5, 0, 1});

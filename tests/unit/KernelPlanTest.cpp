@@ -48,7 +48,8 @@ TEST_CASE("memory planning reuses dead buffers and never overlaps live ones",
     for (size_t j = i + 1; j < arena.size(); ++j) {
       const Buffer &a = *arena[i], &b = *arena[j];
       bool liveTogether = a.firstUse <= b.lastUse && b.firstUse <= a.lastUse;
-      bool overlap = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
+      bool overlap =
+          a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes;
       CHECK_FALSE((liveTogether && overlap));
     }
   // matmul (live to the end), relu (dead after tanh), tanh, add: relu's slot

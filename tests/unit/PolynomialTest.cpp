@@ -98,26 +98,32 @@ TEST_CASE("simplified forms evaluate like the unfused chain", "[poly]") {
                                    alg.div(X, alg.constant(std::sqrt(2.0)))))),
          x * 0.5 * (1 + std::erf(x / std::sqrt(2.0)))},
         // GELU (tanh)
-        {alg.mul(alg.mul(alg.constant(0.5), X),
-                 alg.add(alg.constant(1),
-                         alg.apply(Func::Tanh,
-                                   alg.mul(alg.constant(0.7978845608),
-                                           alg.add(X, alg.mul(alg.constant(0.044715),
-                                                              alg.mul(X, alg.mul(X, X)))))))),
+        {alg.mul(
+             alg.mul(alg.constant(0.5), X),
+             alg.add(
+                 alg.constant(1),
+                 alg.apply(
+                     Func::Tanh,
+                     alg.mul(alg.constant(0.7978845608),
+                             alg.add(X, alg.mul(alg.constant(0.044715),
+                                                alg.mul(X, alg.mul(X, X)))))))),
          0.5 * x * (1 + std::tanh(0.7978845608 * (x + 0.044715 * x * x * x)))},
         // mask transform
         {alg.mul(alg.sub(alg.constant(1), X), alg.constant(-10000)),
          (1 - x) * -10000},
         // normalization body
-        {alg.div(alg.sub(X, Y), alg.apply(Func::Sqrt, alg.add(V, alg.constant(1e-5)))),
+        {alg.div(alg.sub(X, Y),
+                 alg.apply(Func::Sqrt, alg.add(V, alg.constant(1e-5)))),
          (x - y) / std::sqrt(v + 1e-5)},
         // rational: (x - y)^2 / (v + x*x)
-        {alg.div(sq, alg.add(V, alg.mul(X, X))), (x - y) * (x - y) / (v + x * x)},
+        {alg.div(sq, alg.add(V, alg.mul(X, X))),
+         (x - y) * (x - y) / (v + x * x)},
         // sigmoid and relu atoms
         {alg.add(alg.apply(Func::Sigmoid, X), alg.apply(Func::Relu, Y)),
          1 / (1 + std::exp(-x)) + (y > 0 ? y : 0)},
     };
     for (const Case &c : cases)
-      CHECK(alg.eval(c.r, {x, y, v}) == Approx(c.expected).epsilon(1e-9).margin(1e-9));
+      CHECK(alg.eval(c.r, {x, y, v}) ==
+            Approx(c.expected).epsilon(1e-9).margin(1e-9));
   }
 }

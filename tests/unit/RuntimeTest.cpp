@@ -1,6 +1,6 @@
 // The runtime copied into every generated library: blobs, npy, checks.
-#include "canao/npy.h"
 #include "canao/runtime.h"
+#include "canao/npy.h"
 
 #include <catch2/catch.hpp>
 
