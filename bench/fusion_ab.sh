@@ -28,6 +28,7 @@ PY
 ALL_OFF=()
 for p in canao-raise-layer-norm canao-raise-dense canao-raise-embedding \
          canao-raise-attention canao-fold-attention-scale canao-merge-qkv \
+         canao-raise-gelu \
          canao-fuse-elementwise canao-fuse-epilogue; do
     ALL_OFF+=(--disable-pass=$p)
 done

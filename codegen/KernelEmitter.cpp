@@ -372,6 +372,14 @@ std::optional<std::string> elementExpr(Operation *op, ArrayRef<std::string> a) {
         return "static_cast<" + T + ">(" + a[0] + ")";
       })
       .Case([&](ExpandOp) { return a[0]; })
+      .Case([&](GeluOp g) -> std::string {
+        if (g.getApproximate() == "tanh")
+          return "0.5f * " + a[0] + " * (1.0f + std::tanh(0.797884561f * (" +
+                 a[0] + " + 0.044715f * " + a[0] + " * " + a[0] + " * " + a[0] +
+                 ")))";
+        return "0.5f * " + a[0] + " * (1.0f + std::erf(" + a[0] +
+               " * 0.707106781f))";
+      })
       .Default([](Operation *) { return std::nullopt; });
 }
 

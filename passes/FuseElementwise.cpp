@@ -5,9 +5,9 @@
 // canao.fused op whose body evaluates the simplified form.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/ElementwiseChain.h"
 #include "passes/Passes.h"
 #include "passes/PatternUtils.h"
-#include "passes/Polynomial.h"
 
 #include "Canao/ConstantData.h"
 
@@ -26,94 +26,6 @@ using namespace canao;
 using poly::Algebra;
 using poly::Func;
 using poly::Rational;
-
-namespace {
-
-/// Ops LP-Fusion understands. Cast to f32 is a leaf conversion.
-bool isFusible(Operation *op) {
-  if (op->getNumResults() != 1 ||
-      !cast<RankedTensorType>(op->getResult(0).getType())
-           .getElementType()
-           .isF32())
-    return false;
-  if (auto pow = dyn_cast<PowOp>(op))
-    return scalarConstant(pow.getRhs()).has_value();
-  return isa<AddOp, SubOp, MulOp, DivOp, SqrtOp, ErfOp, TanhOp, ExpOp, NegOp,
-             SigmoidOp, ReluOp, CastOp>(op);
-}
-
-/// Whether `producer` may be computed inside `consumer`'s loop: its only
-/// user is the consumer and it has the same shape, so nothing is recomputed
-/// and no intermediate another op needs is lost.
-bool absorbable(Operation *producer, Operation *consumer) {
-  return producer && isFusible(producer) && isFusible(consumer) &&
-         producer->hasOneUse() && *producer->user_begin() == consumer &&
-         producer->getResult(0).getType() == consumer->getResult(0).getType();
-}
-
-struct Chain {
-  Operation *root;
-  SmallVector<Operation *> ops; // topological order, root last
-  llvm::SetVector<Value> leaves;
-};
-
-void collect(Operation *op, Chain &chain, llvm::DenseSet<Operation *> &seen) {
-  if (!seen.insert(op).second)
-    return;
-  for (Value v : op->getOperands()) {
-    Operation *def = v.getDefiningOp();
-    if (absorbable(def, op))
-      collect(def, chain, seen);
-    else if (!scalarConstant(v))
-      chain.leaves.insert(v);
-  }
-  chain.ops.push_back(op);
-}
-
-/// The chain as a rational function of its leaves; false if some op has no
-/// algebraic form (e.g. pow by 1.7).
-bool toRational(const Chain &chain, Algebra &alg, Rational &out) {
-  llvm::DenseMap<Value, Rational> value;
-  auto get = [&](Value v) -> Rational {
-    if (auto it = value.find(v); it != value.end())
-      return it->second;
-    if (auto s = scalarConstant(v))
-      return alg.constant(*s);
-    ArrayRef<Value> leaves = chain.leaves.getArrayRef();
-    return alg.input(llvm::find(leaves, v) - leaves.begin());
-  };
-  for (Operation *op : chain.ops) {
-    auto arg = [&](int i) { return get(op->getOperand(i)); };
-    std::optional<Rational> r =
-        llvm::TypeSwitch<Operation *, std::optional<Rational>>(op)
-            .Case([&](AddOp) { return alg.add(arg(0), arg(1)); })
-            .Case([&](SubOp) { return alg.sub(arg(0), arg(1)); })
-            .Case([&](MulOp) { return alg.mul(arg(0), arg(1)); })
-            .Case([&](DivOp) { return alg.div(arg(0), arg(1)); })
-            .Case([&](NegOp) { return alg.neg(arg(0)); })
-            .Case([&](CastOp) { return arg(0); })
-            .Case([&](SqrtOp) { return alg.apply(Func::Sqrt, arg(0)); })
-            .Case([&](ErfOp) { return alg.apply(Func::Erf, arg(0)); })
-            .Case([&](TanhOp) { return alg.apply(Func::Tanh, arg(0)); })
-            .Case([&](ExpOp) { return alg.apply(Func::Exp, arg(0)); })
-            .Case([&](SigmoidOp) { return alg.apply(Func::Sigmoid, arg(0)); })
-            .Case([&](ReluOp) { return alg.apply(Func::Relu, arg(0)); })
-            .Case([&](PowOp p) -> std::optional<Rational> {
-              Rational res;
-              if (!alg.pow(arg(0), *scalarConstant(p.getRhs()), res))
-                return std::nullopt;
-              return res;
-            })
-            .Default([](Operation *) { return std::nullopt; });
-    if (!r)
-      return false;
-    value[op->getResult(0)] = *r;
-  }
-  out = value[chain.root->getResult(0)];
-  return true;
-}
-
-} // namespace
 
 namespace canao {
 
@@ -236,21 +148,8 @@ struct FuseElementwisePass
     : canao::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    // Roots: fusible ops that no fusible consumer can absorb. Walk in
-    // reverse so that every chain is collected from its root.
-    SmallVector<Operation *> roots;
-    for (Operation &op : llvm::reverse(func.getBody().front())) {
-      if (!isFusible(&op))
-        continue;
-      bool absorbed = op.hasOneUse() && absorbable(&op, *op.user_begin());
-      if (!absorbed)
-        roots.push_back(&op);
-    }
-    for (Operation *root : roots) {
-      Chain chain;
-      chain.root = root;
-      llvm::DenseSet<Operation *> seen;
-      collect(root, chain, seen);
+    for (Operation *root : chainRoots(func.getBody().front())) {
+      Chain chain = collectChain(root);
       // Lone ops become fused ops too: one representation for codegen and
       // for epilogue fusion (a residual add after a dense is one op).
       Algebra alg;

@@ -25,6 +25,18 @@ def RaiseLayerNorm : Pass<"canao-raise-layer-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["::canao::CanaoDialect"];
 }
 
+def RaiseGelu : Pass<"canao-raise-gelu", "mlir::func::FuncOp"> {
+  let summary = "Element-wise chains equal to GELU (erf or tanh) -> canao.gelu";
+  let description = [{
+    Recognition is algebraic, so every operand order and grouping the
+    exporter writes is found: each maximal element-wise chain with a single
+    input is turned into its polynomial and compared, at sample points, with
+    0.5x(1 + erf(x/sqrt2)) and 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))).
+    A chain that matches within 1e-6 (relative) is replaced by canao.gelu.
+  }];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
 def FuseElementwise : Pass<"canao-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "LP-Fusion: maximal element-wise chains -> one canao.fused";
   let description = [{

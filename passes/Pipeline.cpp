@@ -12,7 +12,8 @@ const std::vector<std::string> &canao::pipelinePassNames() {
       "canao-raise-layer-norm",     "canao-raise-dense",
       "canao-raise-embedding",      "canao-raise-attention",
       "canao-fold-attention-scale", "canao-merge-qkv",
-      "canao-fuse-elementwise",     "canao-fuse-epilogue"};
+      "canao-raise-gelu",           "canao-fuse-elementwise",
+      "canao-fuse-epilogue"};
   return names;
 }
 
@@ -33,6 +34,8 @@ void canao::buildCanaoPipeline(OpPassManager &pm,
     f.addPass(createFoldAttentionScale());
   if (!disabled.count("canao-merge-qkv"))
     f.addPass(createMergeQkv());
+  if (!disabled.count("canao-raise-gelu"))
+    f.addPass(createRaiseGelu());
   if (!disabled.count("canao-fuse-elementwise"))
     f.addPass(createFuseElementwise());
   if (!disabled.count("canao-fuse-epilogue"))

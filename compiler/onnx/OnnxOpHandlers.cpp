@@ -113,6 +113,26 @@ template <typename OpT> Handler unary(std::function<double(double)> fold) {
   };
 }
 
+/// Gelu (opset 20): approximate = "none" | "tanh".
+llvm::Error importGelu(ImporterState &st) {
+  auto a = st.input(0);
+  if (!a)
+    return a.takeError();
+  if ((*a)->dtype != DType::F32)
+    return st.nodeError("expects a float32 input");
+  std::string approx = "none";
+  if (const auto *attr = st.attr("approximate"))
+    approx = attr->s();
+  if (approx != "none" && approx != "tanh")
+    return st.nodeError("approximate must be \"none\" or \"tanh\", got \"" +
+                        approx + "\"");
+  Value v = st.value(**a);
+  st.setOutput(0, GeluOp::create(st.b, st.loc, v.getType(), v,
+                                 st.b.getStringAttr(approx))
+                      .getResult());
+  return llvm::Error::success();
+}
+
 llvm::Error importWhere(ImporterState &st) {
   auto in = inputs(st, 3);
   if (!in)
@@ -863,6 +883,7 @@ const std::map<std::string, Handler> &handlers() {
        binary<EqualOp>([](double a, double b) { return a == b ? 1.0 : 0.0; },
                        /*boolResult=*/true)},
       {"Where", importWhere},
+      {"Gelu", importGelu},
       {"Sqrt", unary<SqrtOp>([](double x) { return std::sqrt(x); })},
       {"Erf", unary<ErfOp>([](double x) { return std::erf(x); })},
       {"Tanh", unary<TanhOp>([](double x) { return std::tanh(x); })},

@@ -95,6 +95,12 @@ LogicalResult WhereOp::verify() {
   return verifyBroadcast(*this, getOperands(), getResult());
 }
 
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\"");
+  return success();
+}
+
 LogicalResult CastOp::verify() {
   if (shapeOf(getInput()) != shapeOf(getResult()))
     return emitOpError("cast must not change the shape");

@@ -112,6 +112,19 @@ def Canao_ExpOp : Canao_UnaryOp<"exp"> { let summary = "Exponential"; }
 def Canao_NegOp : Canao_UnaryOp<"neg"> { let summary = "Negation"; }
 def Canao_SigmoidOp : Canao_UnaryOp<"sigmoid"> { let summary = "1 / (1 + exp(-x))"; }
 
+def Canao_GeluOp : Canao_Op<"gelu", [SameOperandsAndResultType]> {
+  let summary = "GELU: x * Phi(x), exact (erf) or tanh-approximated";
+  let description = [{
+    `approximate = "none"`: 0.5 x (1 + erf(x / sqrt(2)));
+    `approximate = "tanh"`: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+  }];
+  let arguments = (ins Canao_FloatTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs Canao_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def Canao_CastOp : Canao_Op<"cast"> {
   let summary = "Element type conversion";
   let arguments = (ins Canao_Tensor:$input);

@@ -80,7 +80,8 @@ def external_copy(fixture, work):
 
 PASSES = ["canao-raise-layer-norm", "canao-raise-dense", "canao-raise-embedding",
           "canao-raise-attention", "canao-fold-attention-scale",
-          "canao-merge-qkv", "canao-fuse-elementwise", "canao-fuse-epilogue"]
+          "canao-merge-qkv", "canao-raise-gelu", "canao-fuse-elementwise",
+          "canao-fuse-epilogue"]
 
 
 def report(args, fixture, shape_args, extra=()):

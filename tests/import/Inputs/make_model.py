@@ -69,6 +69,18 @@ def softmax11():
     return helper.make_graph(nodes, "sm", [x], [y]), 11
 
 
+def gelu20():
+    # ONNX's own Gelu (opset 20): Debian's onnx 1.12 cannot check it, but
+    # helper writes it fine.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 8])
+    nodes = [helper.make_node("Gelu", ["x"], ["y"], name="g_exact"),
+             helper.make_node("Gelu", ["x"], ["z"], approximate="tanh",
+                              name="g_tanh")]
+    return helper.make_graph(nodes, "gelu", [x], [y, z]), 20
+
+
 def main():
     graph, opset = globals()[sys.argv[1]]()
     model = helper.make_model(graph,
