@@ -81,6 +81,37 @@ def gelu20():
     return helper.make_graph(nodes, "gelu", [x], [y, z]), 20
 
 
+def masks():
+    # Newer exporters build masks with Range / ConstantOfShape / Equal /
+    # Where / Expand. The compile-time parts fold; the runtime parts stay.
+    m = helper.make_tensor_value_info("mask", TensorProto.INT64,
+                                      ["batch", "sequence"])
+    y = helper.make_tensor_value_info("bias", TensorProto.FLOAT, None)
+    p = helper.make_tensor_value_info("pos", TensorProto.INT64, None)
+    nodes = [
+        helper.make_node("Shape", ["mask"], ["s"]),
+        helper.make_node("Gather", ["s", "one"], ["seq"], axis=0),
+        helper.make_node("Range", ["zero", "seq", "one"], ["pos"]),
+        helper.make_node("ConstantOfShape", ["s1"], ["z"],
+                         value=numpy_helper.from_array(
+                             np.array([0], dtype=np.int64))),
+        helper.make_node("Equal", ["mask", "z"], ["eq"]),
+        helper.make_node("Unsqueeze", ["eq", "axes12"], ["eq4"]),
+        helper.make_node("Where", ["eq4", "neg", "zf"], ["w"]),
+        helper.make_node("Concat", ["b1", "one1", "seq1", "seq1"], ["shape4"],
+                         axis=0),
+        helper.make_node("Unsqueeze", ["seq", "axes0"], ["seq1"]),
+        helper.make_node("Gather", ["s", "zero"], ["b"], axis=0),
+        helper.make_node("Unsqueeze", ["b", "axes0"], ["b1"]),
+        helper.make_node("Expand", ["w", "shape4"], ["bias"]),
+    ]
+    inits = [i64("zero", 0), i64("one", 1), i64("s1", [1]),
+             i64("axes12", [1, 2]), i64("axes0", [0]), i64("one1", [1]),
+             numpy_helper.from_array(np.array(-10000.0, np.float32), "neg"),
+             numpy_helper.from_array(np.array(0.0, np.float32), "zf")]
+    return helper.make_graph(nodes, "masks", [m], [y, p], inits), 14
+
+
 def main():
     graph, opset = globals()[sys.argv[1]]()
     model = helper.make_model(graph,
