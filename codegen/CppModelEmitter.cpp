@@ -107,7 +107,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   std::map<std::string, std::string> bodyToName;
   std::string kernelsText, callsText;
   for (const Kernel &k : plan.kernels) {
-    auto body = emitKernelBody(k.op);
+    auto body = emitKernelBody(k.op, *opts.target);
     if (!body)
       return body.takeError();
     bool failing = kernelReportsErrors(k.op);
@@ -446,7 +446,17 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "_context *>(c));\n  };\n"
            "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
 
-  // --- CMakeLists.txt
+  // --- CMakeLists.txt: the target's ISA flags apply to the library only.
+  std::string targetFlags;
+  if (!opts.target->cxxFlags.empty()) {
+    targetFlags = "# target " + opts.target->name +
+                  "\nif(CMAKE_CXX_COMPILER_ID MATCHES \"GNU|Clang\")\n"
+                  "  target_compile_options(" +
+                  N + " PRIVATE";
+    for (const std::string &f : opts.target->cxxFlags)
+      targetFlags += " " + f;
+    targetFlags += ")\nendif()\n";
+  }
   std::string sources = N + ".cpp";
   if (opts.embedWeights)
     sources += " " + N + "_weights.cpp";
@@ -466,10 +476,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N + " STATIC " + sources +
            ")\n"
            "target_compile_features(" +
-           N +
-           " PUBLIC cxx_std_17)\n"
-           "target_include_directories(" +
-           N +
+           N + " PUBLIC cxx_std_17)\n" + targetFlags +
+           "target_include_directories(" + N +
            " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} "
            "${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n\n"
            "add_executable(" +

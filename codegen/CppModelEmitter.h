@@ -3,6 +3,7 @@
 #define CANAO_CODEGEN_CPPMODELEMITTER_H
 
 #include "KernelPlan.h"
+#include "Target.h"
 
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct CppEmitOptions {
   std::string compilerVersion;
   std::string summary; ///< one line: shapes, kernels, arena
   bool embedWeights = false;
+  const TargetDesc *target = nullptr; ///< required
   uint64_t weightsChecksum = 0;
 };
 

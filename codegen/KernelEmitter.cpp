@@ -221,7 +221,7 @@ llvm::Expected<std::string> emitFused(FusedOp op) {
   return text;
 }
 
-llvm::Expected<std::string> emitDense(DenseOp op) {
+llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
   int64_t K = shapeOf(op.getWeight())[0], N = out.back();
   ArrayRef<int64_t> lead = out.drop_back();
@@ -259,7 +259,7 @@ llvm::Expected<std::string> emitDense(DenseOp op) {
   // 4 x NB accumulator tile stays in L1. Then the epilogue and LayerNorm run
   // row by row on the output, still in this kernel (no extra pass over
   // memory by another kernel, no intermediate buffer).
-  constexpr int64_t MB = 4, NB = 64;
+  const int64_t MB = target.gemmRows, NB = target.gemmCols;
   int64_t M = numElements(lead);
   std::string M_ = std::to_string(M);
   std::string gemm =
@@ -811,7 +811,8 @@ std::vector<IndexCheck> canao::indexChecks(Operation *op) {
   return checks;
 }
 
-llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
+llvm::Expected<std::string> canao::emitKernelBody(Operation *op,
+                                                  const TargetDesc &target) {
   if (auto e =
           elementExpr(op, SmallVector<std::string>(op->getNumOperands(), "x")))
     return emitElementwise(op, *e);
@@ -825,7 +826,7 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op) {
       .Case([](LayerNormOp o) { return emitLayerNorm(o); })
       .Case([](GatherOp o) { return emitGather(o); })
       .Case([](FusedOp o) { return emitFused(o); })
-      .Case([](DenseOp o) { return emitDense(o); })
+      .Case([&](DenseOp o) { return emitDense(o, target); })
       .Case([](AttentionOp o) { return emitAttention(o); })
       .Case([](EmbeddingOp o) { return emitEmbedding(o); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {

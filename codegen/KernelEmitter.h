@@ -2,6 +2,8 @@
 #ifndef CANAO_CODEGEN_KERNELEMITTER_H
 #define CANAO_CODEGEN_KERNELEMITTER_H
 
+#include "Target.h"
+
 #include "mlir/IR/Operation.h"
 #include "llvm/Support/Error.h"
 
@@ -19,7 +21,8 @@ std::string floatLiteral(double v);
 /// The body of the kernel computing `op`. Parameters are `in0..inN` (const
 /// pointers to the operands) and `out`; kernels that can fail at run time
 /// also get `int64_t* bad_index` and return bool.
-llvm::Expected<std::string> emitKernelBody(mlir::Operation *op);
+llvm::Expected<std::string> emitKernelBody(mlir::Operation *op,
+                                           const TargetDesc &target);
 
 /// True for kernels with the failing signature (index checks).
 bool kernelReportsErrors(mlir::Operation *op);

@@ -10,6 +10,7 @@
 #include "CostModel.h"
 #include "CppModelEmitter.h"
 #include "KernelPlan.h"
+#include "Target.h"
 #include "onnx/OnnxImporter.h"
 #include "passes/Pipeline.h"
 
@@ -59,6 +60,9 @@ const char *kUsage =
     "                          output kind (default cpp; mlir is the IR after\n"
     "                          the pass pipeline, mlir-import the IR as\n"
     "                          imported; to stdout without -o)\n"
+    "  --target NAME           generic (portable C++, default), x86-avx2,\n"
+    "                          x86-avx512, or host (the best this machine "
+    "runs)\n"
     "  --embed-weights         put the weights in the library as a C++ array\n"
     "                          instead of NAME.weights\n"
     "  --report[=json]         print kernels, arena and weight sizes\n"
@@ -72,6 +76,7 @@ struct Options {
   std::string model, outDir, name, emit = "cpp", report;
   std::map<std::string, std::vector<int64_t>> shapes;
   std::set<std::string> disabledPasses;
+  std::string target = "generic";
   bool embedWeights = false, quiet = false, verbose = false;
 };
 
@@ -174,6 +179,18 @@ int parseArgs(int argc, char **argv, Options &o) {
                      "' (passes: " + list + ")");
       }
       o.disabledPasses.insert(name);
+    } else if (a.rfind("--target=", 0) == 0 || a == "--target") {
+      const char *v = a == "--target" ? value("--target") : argv[i] + 9;
+      if (!v)
+        return error(err);
+      o.target = v;
+      if (!lookupTarget(o.target)) {
+        std::string list = "host";
+        for (const TargetDesc &t : targets())
+          list += ", " + t.name;
+        return error("unknown target '" + o.target + "' (targets: " + list +
+                     ")");
+      }
     } else if (a == "--embed-weights") {
       o.embedWeights = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -456,13 +473,18 @@ int main(int argc, char **argv) {
   emitOptions.modelFile = llvm::sys::path::filename(o.model).str();
   emitOptions.compilerVersion = CANAO_VERSION;
   emitOptions.embedWeights = o.embedWeights;
+  emitOptions.target = lookupTarget(o.target);
+  if (o.target == "host" && !o.quiet)
+    llvm::errs() << "canaoc: note: target host is " << emitOptions.target->name
+                 << "\n";
   emitOptions.weightsChecksum =
       canao_rt::checksum64(plan->weights.data(), plan->weights.size());
   std::string shapes;
   for (size_t i = 0; i < plan->inputNames.size(); ++i)
     shapes += (i ? ", " : "") + plan->inputNames[i] + "=" +
               describeShape(plan->inputTypes[i].getShape());
-  emitOptions.summary = "inputs: " + shapes + "; " +
+  emitOptions.summary = "target " + lookupTarget(o.target)->name +
+                        "; inputs: " + shapes + "; " +
                         std::to_string(plan->kernels.size()) + " kernels";
   auto files = emitCppModel(*plan, emitOptions);
   if (!files)

@@ -143,6 +143,8 @@ def compile_model(args, fixture, out, shape_args, extra=()):
                             "--name", "model", "-q"]]
     if args.embed_weights:
         cmd.append("--embed-weights")
+    if args.target:
+        cmd += ["--target", args.target]
     cmd += list(extra)
     for s in shape_args:
         cmd += ["--shape", s]
@@ -225,6 +227,8 @@ def main():
     p.add_argument("--runtime-errors", action="store_true")
     p.add_argument("--determinism", action="store_true")
     p.add_argument("--threads", default="1")
+    p.add_argument("--target", default="",
+                   help="canaoc --target (default: canaoc's default)")
     p.add_argument("--max-kernels-per-layer", type=int, default=0)
     p.add_argument("--max-extra-kernels", type=int, default=4)
     p.add_argument("--max-arena-mb", type=float, default=0)

@@ -1,0 +1,56 @@
+//===- Target.cpp - the target table --------------------------------------===//
+#include "Target.h"
+
+using namespace canao;
+
+const std::vector<TargetDesc> &canao::targets() {
+  // L1/L2 are per core; 48 KiB / 2 MiB is the Sapphire Rapids class of the
+  // dev machines, 32 KiB / 1 MiB a conservative x86 default.
+  static const std::vector<TargetDesc> table = {
+      {"generic", "c++", 128, 16, 32 << 10, 1 << 20, {}, 4, 64},
+      {"x86-avx2",
+       "avx2",
+       256,
+       16,
+       32 << 10,
+       1 << 20,
+       {"-mavx2", "-mfma", "-mf16c"},
+       4,
+       64},
+      {"x86-avx512",
+       "avx512",
+       512,
+       32,
+       48 << 10,
+       2 << 20,
+       {"-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2",
+        "-mfma", "-mprefer-vector-width=512"},
+       8,
+       128},
+  };
+  return table;
+}
+
+const TargetDesc *canao::lookupTarget(const std::string &name) {
+  std::string want = name;
+  if (want == "host") {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq"))
+      want = "x86-avx512";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      want = "x86-avx2";
+    else
+      want = "generic";
+#else
+    want = "generic";
+#endif
+  }
+  for (const TargetDesc &t : targets())
+    if (t.name == want)
+      return &t;
+  return nullptr;
+}

@@ -1,0 +1,37 @@
+//===- Target.h - what codegen knows about each target ---------*- C++ -*-===//
+//
+// One table entry per target: ISA, vector width, registers, caches, the
+// compiler flags the generated library is built with, and the GEMM tile.
+// Emitters read tile sizes from here; no constants are scattered in them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CANAO_CODEGEN_TARGET_H
+#define CANAO_CODEGEN_TARGET_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace canao {
+
+struct TargetDesc {
+  std::string name;    ///< --target value: generic, x86-avx2, x86-avx512
+  std::string isa;     ///< for reports and kernel names
+  int vectorBits;      ///< SIMD width the compiler may use
+  int vectorRegisters; ///< architectural vector registers
+  int64_t l1Bytes, l2Bytes;
+  std::vector<std::string> cxxFlags; ///< GCC/Clang flags for the library
+  int gemmRows;                      ///< rows of the accumulator tile (mr)
+  int gemmCols;                      ///< columns of a weight panel (nc)
+};
+
+/// All targets, in the order --help lists them.
+const std::vector<TargetDesc> &targets();
+
+/// The entry named `name` ("host" resolves to the best this machine runs),
+/// or nullptr.
+const TargetDesc *lookupTarget(const std::string &name);
+
+} // namespace canao
+
+#endif // CANAO_CODEGEN_TARGET_H
