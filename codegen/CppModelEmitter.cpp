@@ -118,8 +118,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
                 " *__restrict in" + std::to_string(i) + ", ";
     params += cType(plan.buffers[k.result].type.getElementType()) +
               " *__restrict out";
-    if (k.scratch >= 0)
-      params += ", float *__restrict scratch";
+    if (kernelUsesRuntime(k.op))
+      params += ", canao_rt::ContextBase &rt";
     if (failing)
       params += ", int64_t *bad_index";
     std::string signature =
@@ -136,8 +136,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     for (int64_t id : k.operands)
       args += bufferExpr(plan, id, true) + ", ";
     args += bufferExpr(plan, k.result, false);
-    if (k.scratch >= 0)
-      args += ", " + bufferExpr(plan, k.scratch, false);
+    if (kernelUsesRuntime(k.op))
+      args += ", ctx->base";
     std::string comment = "  // " + locationName(k.op) + "\n";
     for (char &c : comment.substr(0, comment.size() - 1))
       (void)c;
@@ -285,8 +285,11 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "ull;\n"
            "constexpr size_t kArenaBytes = " +
            std::to_string(plan.arenaBytes) +
-           ";\n\nconst canao_tensor_info kInputs[] = {\n" + infoIn +
-           (infoIn.empty() ? "  {}\n" : "") +
+           ";\n"
+           "constexpr size_t kScratchBytes = " +
+           std::to_string(plan.scratchBytesPerThread()) +
+           "; // per thread\n\nconst canao_tensor_info kInputs[] = {\n" +
+           infoIn + (infoIn.empty() ? "  {}\n" : "") +
            "};\n"
            "const canao_tensor_info kOutputs[] = {\n" +
            infoOut + "};\n\n" + kernelsText + "canao_status run_kernels(" + N +
@@ -301,7 +304,9 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "canao_status finish_create(" +
            N +
            "_context *ctx) {\n"
-           "  return ctx->base.allocate_arena(kArenaBytes);\n}\n\n"
+           "  canao_status s = ctx->base.allocate_arena(kArenaBytes);\n"
+           "  return s != CANAO_OK ? s : ctx->base.set_threads(1, "
+           "kScratchBytes);\n}\n\n"
            "// On error *out is still a context (or null when out of memory).\n"
            "canao_status new_context(" +
            N +
@@ -358,11 +363,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N + "_set_num_threads(" + N +
            "_context *ctx, int threads) {\n"
            "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-           "  if (threads < 1)\n    return ctx->base.fail("
-           "CANAO_ERROR_INVALID_ARGUMENT, \"thread count must be >= 1, got "
-           "%d\", "
-           "threads);\n"
-           "  ctx->base.threads = threads;\n  return CANAO_OK;\n}\n\n"
+           "  return ctx->base.set_threads(threads, kScratchBytes);\n}\n\n"
            "canao_status " +
            N + "_run(" + N +
            "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
@@ -476,7 +477,11 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N + " STATIC " + sources +
            ")\n"
            "target_compile_features(" +
-           N + " PUBLIC cxx_std_17)\n" + targetFlags +
+           N +
+           " PUBLIC cxx_std_17)\n"
+           "find_package(Threads REQUIRED)\n"
+           "target_link_libraries(" +
+           N + " PUBLIC Threads::Threads)\n" + targetFlags +
            "target_include_directories(" + N +
            " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} "
            "${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n\n"

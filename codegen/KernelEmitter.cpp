@@ -262,9 +262,14 @@ llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target) {
   const int64_t MB = target.gemmRows, NB = target.gemmCols;
   int64_t M = numElements(lead);
   std::string M_ = std::to_string(M);
+  // Column panels are independent: threads split them statically.
   std::string gemm =
-      "  for (int64_t n0 = 0; n0 < " + N_ + "; n0 += " + std::to_string(NB) +
-      ") {\n"
+      "  rt.pool.parallel_for(" + std::to_string((N + NB - 1) / NB) +
+      ", [&](int64_t lo, int64_t hi, int) {\n"
+      "  for (int64_t blk = lo; blk < hi; ++blk) {\n"
+      "    const int64_t n0 = blk * " +
+      std::to_string(NB) +
+      ";\n"
       "    const int64_t nb = std::min<int64_t>(" +
       std::to_string(NB) + ", " + N_ +
       " - n0);\n"
@@ -299,7 +304,8 @@ llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target) {
       N_ +
       " + n0 + n] = acc[r][n];\n"
       "    }\n"
-      "  }\n";
+      "  }\n"
+      "  });\n";
   if (op.getEpilogue().empty() && lnScale < 0)
     return gemm;
   LoopNest nest(lead, acc);
@@ -643,22 +649,24 @@ std::string emitAttention(AttentionOp op) {
               D_ = std::to_string(D), H_ = std::to_string(H),
               dh_ = std::to_string(dh), ld_ = std::to_string(ld);
   std::string scale = floatLiteral(op.getScale().convertToFloat());
-  // Per (batch, head): K^T of the head in scratch (dh x S, so the score
+  // Per (batch, head), split across threads: K^T of the head in the
+  // thread's scratch (dh x S, so the score
   // row is a vectorizable axpy over j), then one score row at a time; the
   // B x H x S x S scores are never stored.
   return "  const float* Q = " + q + ";\n  const float* K = " + k +
          ";\n  const float* V = " + v +
          ";\n"
-         "  float* kt = scratch;\n"
-         "  float* row = scratch + " +
+         "  rt.pool.parallel_for(" +
+         std::to_string(B * H) +
+         ", [&](int64_t lo, int64_t hi, int t) {\n"
+         "  float* kt = reinterpret_cast<float*>(rt.scratch(t));\n"
+         "  float* row = kt + " +
          std::to_string(dh * S) +
          ";\n"
-         "  for (int64_t b = 0; b < " +
-         B_ +
-         "; ++b)\n"
-         "  for (int64_t h = 0; h < " +
-         H_ +
-         "; ++h) {\n"
+         "  for (int64_t bh = lo; bh < hi; ++bh) {\n"
+         "    const int64_t b = bh / " +
+         H_ + ", h = bh % " + H_ +
+         ";\n"
          "    for (int64_t j = 0; j < " +
          S_ +
          "; ++j) {\n"
@@ -726,7 +734,8 @@ std::string emitAttention(AttentionOp op) {
          "; ++d) o[d] += p * v[d];\n"
          "      }\n"
          "    }\n"
-         "  }\n";
+         "  }\n"
+         "  });\n";
 }
 
 std::string emitEmbedding(EmbeddingOp op) {
@@ -795,6 +804,10 @@ std::string emitEmbedding(EmbeddingOp op) {
 }
 
 } // namespace
+
+bool canao::kernelUsesRuntime(Operation *op) {
+  return isa<DenseOp, AttentionOp>(op);
+}
 
 bool canao::kernelReportsErrors(Operation *op) {
   return isa<GatherOp, EmbeddingOp>(op);

@@ -24,6 +24,10 @@ std::string floatLiteral(double v);
 llvm::Expected<std::string> emitKernelBody(mlir::Operation *op,
                                            const TargetDesc &target);
 
+/// True for kernels that take the runtime context (`rt`: the thread pool
+/// and per-thread scratch).
+bool kernelUsesRuntime(mlir::Operation *op);
+
 /// True for kernels with the failing signature (index checks).
 bool kernelReportsErrors(mlir::Operation *op);
 

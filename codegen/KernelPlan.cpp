@@ -55,6 +55,13 @@ static int64_t planArena(std::vector<Buffer> &buffers) {
   return total;
 }
 
+int64_t KernelPlan::scratchBytesPerThread() const {
+  int64_t most = 0;
+  for (const Kernel &k : kernels)
+    most = std::max(most, scratchBytes(k.op));
+  return alignUp(most);
+}
+
 int64_t canao::scratchBytes(Operation *op) {
   auto att = dyn_cast<AttentionOp>(op);
   if (!att)
@@ -138,16 +145,6 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
     }
     k.result = newBuffer(result, BufferKind::Arena);
     plan.buffers[k.result].firstUse = plan.buffers[k.result].lastUse = when;
-    if (int64_t bytes = scratchBytes(&op)) {
-      Buffer b;
-      b.kind = BufferKind::Arena;
-      b.type =
-          RankedTensorType::get({bytes / 4}, Float32Type::get(op.getContext()));
-      b.bytes = bytes;
-      b.firstUse = b.lastUse = when;
-      plan.buffers.push_back(b);
-      k.scratch = plan.buffers.size() - 1;
-    }
     plan.kernels.push_back(std::move(k));
   }
 

@@ -37,7 +37,6 @@ struct Kernel {
   mlir::Operation *op = nullptr;
   std::vector<int64_t> operands; ///< buffer ids
   int64_t result = -1;           ///< buffer id
-  int64_t scratch = -1;          ///< arena buffer live only in this kernel
 };
 
 struct ModelOutput {
@@ -55,11 +54,14 @@ struct KernelPlan {
   std::vector<char> weights;
   int64_t arenaBytes = 0;
 
+  /// Per-thread scratch the runtime context must provide (max over kernels).
+  int64_t scratchBytesPerThread() const;
+
   /// The buffer that owns the bytes of `id` (following reshape aliases).
   const Buffer &storage(int64_t id) const;
 };
 
-/// Bytes of per-kernel scratch `op` needs (0 for none): attention keeps one
+/// Bytes of per-thread scratch `op` needs (0 for none): attention keeps one
 /// head's K^T tile and one score row there, never on the stack.
 int64_t scratchBytes(mlir::Operation *op);
 

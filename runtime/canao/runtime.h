@@ -6,6 +6,7 @@
 #define CANAO_RUNTIME_H
 
 #include "canao/canao_types.h"
+#include "canao/threadpool.h"
 
 #include <cstdarg>
 #include <cstdint>
@@ -193,15 +194,39 @@ public:
     return s + "]";
   }
 
+  // Starts the pool and gives each participant `scratch_per_thread` bytes
+  // of scratch (kernels' per-thread tiles), so run() allocates nothing.
+  canao_status set_threads(int n, size_t scratch_per_thread) {
+    if (n < 1)
+      return fail(CANAO_ERROR_INVALID_ARGUMENT,
+                  "thread count must be >= 1, got %d", n);
+    if (!pool.resize(n)) {
+      pool.resize(1);
+      return fail(CANAO_ERROR_OUT_OF_MEMORY, "cannot start %d threads", n);
+    }
+    if (!scratch_.allocate(scratch_per_thread * static_cast<size_t>(n)))
+      return fail(CANAO_ERROR_OUT_OF_MEMORY,
+                  "cannot allocate scratch for %d threads", n);
+    scratch_stride_ = scratch_per_thread;
+    threads = n;
+    return CANAO_OK;
+  }
+  char *scratch(int participant) const {
+    return scratch_.data() + scratch_stride_ * participant;
+  }
+
   const char *weights() const { return weights_; }
   char *arena() const { return arena_.data(); }
   int threads = 1;
+  ThreadPool pool;
 
 private:
   std::string error_;
   const char *weights_ = nullptr;
   AlignedBuffer owned_weights_;
   AlignedBuffer arena_;
+  AlignedBuffer scratch_;
+  size_t scratch_stride_ = 0;
 };
 
 } // namespace canao_rt

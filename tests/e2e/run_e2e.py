@@ -233,6 +233,8 @@ def main():
     p.add_argument("--max-extra-kernels", type=int, default=4)
     p.add_argument("--max-arena-mb", type=float, default=0)
     p.add_argument("--each-pass-disabled", action="store_true")
+    p.add_argument("--threads-identical", action="store_true",
+                   help="also run with 2 threads; outputs must be identical")
     p.add_argument("--external-data", action="store_true",
                    help="compile a copy with the weights in external data")
     p.add_argument("--embed-weights", action="store_true",
@@ -291,6 +293,17 @@ def main():
                         check("paraphrase ranks above unrelated sentence",
                               r.returncode == 0, r.stdout.strip().replace(
                                   "\n", " | ")[-400:])
+                if args.threads_identical:
+                    res2 = work / "result_threads2"
+                    shutil.rmtree(res2, ignore_errors=True)
+                    res2.mkdir()
+                    r = run([runner, *input_flags(fixture, meta),
+                             "--output-dir", res2, "--threads", "2"])
+                    same = r.returncode == 0 and all(
+                        filecmp.cmp(res / f"{o}.npy", res2 / f"{o}.npy",
+                                    shallow=False) for o in meta["outputs"])
+                    check("bit-identical outputs with --threads 1 and 2",
+                          same, r.stderr.strip())
                 if args.runtime_errors:
                     runtime_errors(runner, fixture, meta, work)
                 if args.each_pass_disabled:
