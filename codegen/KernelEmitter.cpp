@@ -254,57 +254,104 @@ llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target) {
   std::string N_ = std::to_string(N), K_ = std::to_string(K);
   std::string p = LoopNest::pad(2);
   std::string error;
-  // GEMM over the flattened rows, blocked so that a K x NB panel of the
-  // weight is reused by every 4-row block while it sits in L2, and the
-  // 4 x NB accumulator tile stays in L1. Then the epilogue and LayerNorm run
-  // row by row on the output, still in this kernel (no extra pass over
-  // memory by another kernel, no intermediate buffer).
-  const int64_t MB = target.gemmRows, NB = target.gemmCols;
+  // GEMM over the flattened rows with an MR x NR register tile (GCC/Clang
+  // vector extensions: SSE/NEON for generic, AVX2, AVX-512 by target). The
+  // weight was packed at compile time into NR-wide panels ([K][NR] each,
+  // zero-padded), so the k loop streams one panel linearly. Panels are
+  // independent: threads split them statically. Edge rows re-read the last
+  // row and are not stored; edge columns are zero-padded and not stored.
+  const int64_t MR = target.gemmRows, NR = target.gemmCols;
+  const int64_t L = target.vectorBits / 32, NV = NR / L;
   int64_t M = numElements(lead);
-  std::string M_ = std::to_string(M);
-  // Column panels are independent: threads split them statically.
+  auto c = [](int64_t v) { return std::to_string(v); };
+  std::string biasInit =
+      bias >= 0
+          ? "      for (int64_t n = 0; n < nb; ++n) bias[n] = " + in(bias) +
+                "[n0 + n];\n"
+          : std::string();
   std::string gemm =
-      "  rt.pool.parallel_for(" + std::to_string((N + NB - 1) / NB) +
+      "  typedef float vf __attribute__((vector_size(" + c(L * 4) +
+      ")));\n"
+      "  rt.pool.parallel_for(" +
+      c((N + NR - 1) / NR) +
       ", [&](int64_t lo, int64_t hi, int) {\n"
-      "  for (int64_t blk = lo; blk < hi; ++blk) {\n"
-      "    const int64_t n0 = blk * " +
-      std::to_string(NB) +
+      "    for (int64_t p = lo; p < hi; ++p) {\n"
+      "      const float* wp = in1 + p * " +
+      c(K * NR) +
       ";\n"
-      "    const int64_t nb = std::min<int64_t>(" +
-      std::to_string(NB) + ", " + N_ +
+      "      const int64_t n0 = p * " +
+      c(NR) +
+      ";\n"
+      "      const int64_t nb = std::min<int64_t>(" +
+      c(NR) + ", " + N_ +
       " - n0);\n"
-      "    for (int64_t m0 = 0; m0 < " +
-      M_ + "; m0 += " + std::to_string(MB) +
+      "      alignas(64) float bias[" +
+      c(NR) + "] = {};\n" + biasInit + "      for (int64_t m0 = 0; m0 < " +
+      c(M) + "; m0 += " + c(MR) +
       ") {\n"
-      "      const int64_t mb = std::min<int64_t>(" +
-      std::to_string(MB) + ", " + M_ +
+      "        const int64_t mb = std::min<int64_t>(" +
+      c(MR) + ", " + c(M) +
       " - m0);\n"
-      "      float acc[" +
-      std::to_string(MB) + "][" + std::to_string(NB) +
+      "        const float* a[" +
+      c(MR) +
       "];\n"
-      "      for (int64_t r = 0; r < mb; ++r)\n"
-      "        for (int64_t n = 0; n < nb; ++n) acc[r][n] = " +
-      (bias >= 0 ? in(bias) + "[n0 + n]" : std::string("0.0f")) +
+      "#pragma GCC unroll 16\n"
+      "        for (int64_t r = 0; r < " +
+      c(MR) + "; ++r) a[r] = in0 + std::min<int64_t>(m0 + r, " + c(M - 1) +
+      ") * " + K_ +
       ";\n"
-      "      for (int64_t k = 0; k < " +
+      "        vf acc[" +
+      c(MR) + "][" + c(NV) +
+      "];\n"
+      "#pragma GCC unroll 16\n"
+      "        for (int64_t r = 0; r < " +
+      c(MR) +
+      "; ++r)\n"
+      "#pragma GCC unroll 16\n"
+      "          for (int64_t v = 0; v < " +
+      c(NV) + "; ++v) std::memcpy(&acc[r][v], bias + v * " + c(L) +
+      ", sizeof(vf));\n"
+      "        for (int64_t k = 0; k < " +
       K_ +
       "; ++k) {\n"
-      "        const float* w = in1 + k * " +
+      "          vf b[" +
+      c(NV) +
+      "];\n"
+      "#pragma GCC unroll 16\n"
+      "          for (int64_t v = 0; v < " +
+      c(NV) + "; ++v) std::memcpy(&b[v], wp + k * " + c(NR) + " + v * " + c(L) +
+      ", sizeof(vf));\n"
+      "#pragma GCC unroll 16\n"
+      "          for (int64_t r = 0; r < " +
+      c(MR) +
+      "; ++r) {\n"
+      "            const float av = a[r][k];\n"
+      "#pragma GCC unroll 16\n"
+      "            for (int64_t v = 0; v < " +
+      c(NV) +
+      "; ++v) acc[r][v] += b[v] * av;\n"
+      "          }\n"
+      "        }\n"
+      "        for (int64_t r = 0; r < mb; ++r) {\n"
+      "          float* o = out + (m0 + r) * " +
       N_ +
       " + n0;\n"
-      "        for (int64_t r = 0; r < mb; ++r) {\n"
-      "          const float av = in0[(m0 + r) * " +
-      K_ +
-      " + k];\n"
-      "          for (int64_t n = 0; n < nb; ++n) acc[r][n] += av * w[n];\n"
+      "          if (nb == " +
+      c(NR) +
+      ") {\n"
+      "            for (int64_t v = 0; v < " +
+      c(NV) + "; ++v) std::memcpy(o + v * " + c(L) +
+      ", &acc[r][v], sizeof(vf));\n"
+      "          } else {\n"
+      "            float t[" +
+      c(NR) +
+      "];\n"
+      "            std::memcpy(t, acc[r], sizeof t);\n"
+      "            for (int64_t n = 0; n < nb; ++n) o[n] = t[n];\n"
+      "          }\n"
       "        }\n"
       "      }\n"
-      "      for (int64_t r = 0; r < mb; ++r)\n"
-      "        for (int64_t n = 0; n < nb; ++n) out[(m0 + r) * " +
-      N_ +
-      " + n0 + n] = acc[r][n];\n"
       "    }\n"
-      "  }\n"
       "  });\n";
   if (op.getEpilogue().empty() && lnScale < 0)
     return gemm;

@@ -9,6 +9,7 @@
 #include "llvm/ADT/DenseMap.h"
 
 #include <algorithm>
+#include <cstring>
 
 using namespace mlir;
 using namespace canao;
@@ -71,7 +72,29 @@ int64_t canao::scratchBytes(Operation *op) {
   return (dh * seq + seq) * 4;
 }
 
-llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
+std::vector<char> canao::packPanels(llvm::ArrayRef<char> bytes, int64_t k,
+                                    int64_t n, int64_t nr) {
+  int64_t panels = (n + nr - 1) / nr;
+  std::vector<char> out(panels * k * nr * 4, 0);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t r = 0; r < k; ++r) {
+      int64_t cols = std::min(nr, n - p * nr);
+      std::memcpy(out.data() + ((p * k + r) * nr) * 4,
+                  bytes.data() + (r * n + p * nr) * 4, cols * 4);
+    }
+  return out;
+}
+
+/// Whether every use of `v` is as the weight of a canao.dense.
+static bool onlyDenseWeight(Value v) {
+  return !v.use_empty() && llvm::all_of(v.getUses(), [](OpOperand &use) {
+    auto d = dyn_cast<DenseOp>(use.getOwner());
+    return d && use.get() == d.getWeight() && use.getOperandNumber() == 1;
+  });
+}
+
+llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
+                                                  int64_t panelCols) {
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
@@ -123,6 +146,11 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module) {
       std::vector<char> bytes = constantBytes(c.getValue());
       if (static_cast<int64_t>(bytes.size()) != plan.buffers[id].bytes)
         return fail("codegen: cannot read the bytes of a constant");
+      auto shape = plan.buffers[id].type.getShape();
+      if (panelCols > 0 && onlyDenseWeight(result)) {
+        bytes = packPanels(bytes, shape[0], shape[1], panelCols);
+        plan.buffers[id].packedCols = panelCols;
+      }
       plan.buffers[id].offset = plan.weights.size();
       plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
       plan.weights.resize(alignUp(plan.weights.size()), 0);

@@ -29,6 +29,8 @@ struct Buffer {
   int64_t bytes = 0;
   /// Arena liveness, in kernel indices (inclusive).
   int64_t firstUse = 0, lastUse = 0;
+  /// For dense weights: the panel width they are packed in, or 0.
+  int64_t packedCols = 0;
   /// For reshapes: the buffer whose bytes this one reuses, or -1.
   int64_t aliasOf = -1;
 };
@@ -67,7 +69,15 @@ int64_t scratchBytes(mlir::Operation *op);
 
 /// Builds the plan for `func.func @main` in `module`, including static
 /// memory planning (liveness + first-fit offsets in one arena).
-llvm::Expected<KernelPlan> buildKernelPlan(mlir::ModuleOp module);
+/// Dense weights are packed at compile time into `panelCols`-wide column
+/// panels ([N / panelCols][K][panelCols], zero-padded), the layout the GEMM
+/// microkernel streams; 0 keeps them row-major.
+llvm::Expected<KernelPlan> buildKernelPlan(mlir::ModuleOp module,
+                                           int64_t panelCols = 0);
+
+/// Row-major [K, N] floats as zero-padded [ceil(N/nr)][K][nr] panels.
+std::vector<char> packPanels(llvm::ArrayRef<char> bytes, int64_t k, int64_t n,
+                             int64_t nr);
 
 } // namespace canao
 

@@ -7,7 +7,7 @@ const std::vector<TargetDesc> &canao::targets() {
   // L1/L2 are per core; 48 KiB / 2 MiB is the Sapphire Rapids class of the
   // dev machines, 32 KiB / 1 MiB a conservative x86 default.
   static const std::vector<TargetDesc> table = {
-      {"generic", "c++", 128, 16, 32 << 10, 1 << 20, {}, 4, 64},
+      {"generic", "c++", 128, 16, 32 << 10, 1 << 20, {}, 4, 8},
       {"x86-avx2",
        "avx2",
        256,
@@ -15,8 +15,8 @@ const std::vector<TargetDesc> &canao::targets() {
        32 << 10,
        1 << 20,
        {"-mavx2", "-mfma", "-mf16c"},
-       4,
-       64},
+       6,
+       16},
       {"x86-avx512",
        "avx512",
        512,
@@ -25,8 +25,8 @@ const std::vector<TargetDesc> &canao::targets() {
        2 << 20,
        {"-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2",
         "-mfma", "-mprefer-vector-width=512"},
-       8,
-       128},
+       12,
+       32},
   };
   return table;
 }

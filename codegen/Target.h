@@ -21,8 +21,11 @@ struct TargetDesc {
   int vectorRegisters; ///< architectural vector registers
   int64_t l1Bytes, l2Bytes;
   std::vector<std::string> cxxFlags; ///< GCC/Clang flags for the library
-  int gemmRows;                      ///< rows of the accumulator tile (mr)
-  int gemmCols;                      ///< columns of a weight panel (nc)
+  /// GEMM register tile: gemmRows x gemmCols accumulators live in
+  /// registers (gemmCols a multiple of the vector lanes); weights are packed
+  /// in gemmCols-wide panels.
+  int gemmRows;
+  int gemmCols;
 };
 
 /// All targets, in the order --help lists them.

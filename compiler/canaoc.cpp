@@ -460,7 +460,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  auto plan = buildKernelPlan(**module);
+  const TargetDesc *target = lookupTarget(o.target);
+  auto plan = buildKernelPlan(**module, target->gemmCols);
   if (!plan)
     return error(llvm::toString(plan.takeError()));
   progress.step("planned " + std::to_string(plan->kernels.size()) +
