@@ -56,3 +56,16 @@ TEST_CASE("memory planning reuses dead buffers and never overlaps live ones",
   // is reused, so three 128-byte buffers are enough.
   CHECK(plan->arenaBytes == 3 * 128);
 }
+
+TEST_CASE("dense weights are packed into zero-padded column panels",
+          "[plan]") {
+  // W = [[0, 1, 2], [3, 4, 5]] (K = 2, N = 3), panels of 2 columns:
+  // panel 0 = [[0, 1], [3, 4]], panel 1 = [[2, pad], [5, pad]].
+  std::vector<float> w = {0, 1, 2, 3, 4, 5};
+  llvm::ArrayRef<char> bytes(reinterpret_cast<const char *>(w.data()), 24);
+  std::vector<char> packed = packPanels(bytes, 2, 3, 2);
+  REQUIRE(packed.size() == 2 * 2 * 2 * 4);
+  std::vector<float> got(8);
+  std::memcpy(got.data(), packed.data(), packed.size());
+  CHECK(got == std::vector<float>{0, 1, 3, 4, 2, 0, 5, 0});
+}
