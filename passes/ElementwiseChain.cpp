@@ -10,7 +10,6 @@ using poly::Algebra;
 using poly::Func;
 using poly::Rational;
 
-
 /// Ops LP-Fusion understands. Cast to f32 is a leaf conversion.
 bool canao::isFusible(Operation *op) {
   if (op->getNumResults() != 1 ||
@@ -126,4 +125,3 @@ bool canao::toRational(const Chain &chain, Algebra &alg, Rational &out) {
   out = value[chain.root->getResult(0)];
   return true;
 }
-

@@ -7,13 +7,32 @@
 
 using namespace mlir;
 
+namespace {
+/// The function passes of the pipeline, in order, by argument name.
+struct PipelineEntry {
+  const char *name;
+  std::unique_ptr<Pass> (*create)();
+};
+const PipelineEntry kFuncPasses[] = {
+    {"canao-raise-layer-norm", canao::createRaiseLayerNorm},
+    {"canao-raise-dense", canao::createRaiseDense},
+    {"canao-raise-embedding", canao::createRaiseEmbedding},
+    {"canao-raise-attention", canao::createRaiseAttention},
+    {"canao-fold-attention-scale", canao::createFoldAttentionScale},
+    {"canao-merge-qkv", canao::createMergeQkv},
+    {"canao-raise-gelu", canao::createRaiseGelu},
+    {"canao-fuse-elementwise", canao::createFuseElementwise},
+    {"canao-fuse-epilogue", canao::createFuseEpilogue},
+};
+} // namespace
+
 const std::vector<std::string> &canao::pipelinePassNames() {
-  static const std::vector<std::string> names = {
-      "canao-raise-layer-norm",     "canao-raise-dense",
-      "canao-raise-embedding",      "canao-raise-attention",
-      "canao-fold-attention-scale", "canao-merge-qkv",
-      "canao-raise-gelu",           "canao-fuse-elementwise",
-      "canao-fuse-epilogue"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const PipelineEntry &e : kFuncPasses)
+      n.push_back(e.name);
+    return n;
+  }();
   return names;
 }
 
@@ -22,24 +41,9 @@ void canao::buildCanaoPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   OpPassManager &f = pm.nest<func::FuncOp>();
-  if (!disabled.count("canao-raise-layer-norm"))
-    f.addPass(createRaiseLayerNorm());
-  if (!disabled.count("canao-raise-dense"))
-    f.addPass(createRaiseDense());
-  if (!disabled.count("canao-raise-embedding"))
-    f.addPass(createRaiseEmbedding());
-  if (!disabled.count("canao-raise-attention"))
-    f.addPass(createRaiseAttention());
-  if (!disabled.count("canao-fold-attention-scale"))
-    f.addPass(createFoldAttentionScale());
-  if (!disabled.count("canao-merge-qkv"))
-    f.addPass(createMergeQkv());
-  if (!disabled.count("canao-raise-gelu"))
-    f.addPass(createRaiseGelu());
-  if (!disabled.count("canao-fuse-elementwise"))
-    f.addPass(createFuseElementwise());
-  if (!disabled.count("canao-fuse-epilogue"))
-    f.addPass(createFuseEpilogue());
+  for (const PipelineEntry &e : kFuncPasses)
+    if (!disabled.count(e.name))
+      f.addPass(e.create());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

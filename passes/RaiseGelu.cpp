@@ -34,9 +34,8 @@ struct RaiseGeluPass : canao::impl::RaiseGeluBase<RaiseGeluPass> {
     for (Operation *root : chainRoots(getOperation().getBody().front())) {
       Chain chain = collectChain(root);
       if (chain.leaves.size() != 1 || chain.ops.size() < 3 ||
-          llvm::any_of(chain.ops, [](Operation *op) {
-            return isa<GeluOp, CastOp>(op);
-          }))
+          llvm::any_of(chain.ops,
+                       [](Operation *op) { return isa<GeluOp, CastOp>(op); }))
         continue;
       poly::Algebra alg;
       poly::Rational r;
@@ -51,9 +50,9 @@ struct RaiseGeluPass : canao::impl::RaiseGeluBase<RaiseGeluPass> {
       else
         continue;
       OpBuilder b(root);
-      auto gelu = GeluOp::create(b, root->getLoc(),
-                                 root->getResult(0).getType(),
-                                 chain.leaves[0], b.getStringAttr(kind));
+      auto gelu =
+          GeluOp::create(b, root->getLoc(), root->getResult(0).getType(),
+                         chain.leaves[0], b.getStringAttr(kind));
       root->getResult(0).replaceAllUsesWith(gelu.getResult());
       for (Operation *op : llvm::reverse(chain.ops))
         op->erase();

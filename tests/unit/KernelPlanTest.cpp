@@ -57,8 +57,7 @@ TEST_CASE("memory planning reuses dead buffers and never overlaps live ones",
   CHECK(plan->arenaBytes == 3 * 128);
 }
 
-TEST_CASE("dense weights are packed into zero-padded column panels",
-          "[plan]") {
+TEST_CASE("dense weights are packed into zero-padded column panels", "[plan]") {
   // W = [[0, 1, 2], [3, 4, 5]] (K = 2, N = 3), panels of 2 columns:
   // panel 0 = [[0, 1], [3, 4]], panel 1 = [[2, pad], [5, pad]].
   std::vector<float> w = {0, 1, 2, 3, 4, 5};
