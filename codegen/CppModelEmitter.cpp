@@ -118,6 +118,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
                 " *__restrict in" + std::to_string(i) + ", ";
     params += cType(plan.buffers[k.result].type.getElementType()) +
               " *__restrict out";
+    if (k.workspace >= 0)
+      params += ", float *__restrict ws";
     if (kernelUsesRuntime(k.op))
       params += ", canao_rt::ContextBase &rt";
     if (failing)
@@ -136,6 +138,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     for (int64_t id : k.operands)
       args += bufferExpr(plan, id, true) + ", ";
     args += bufferExpr(plan, k.result, false);
+    if (k.workspace >= 0)
+      args += ", " + bufferExpr(plan, k.workspace, false);
     if (kernelUsesRuntime(k.op))
       args += ", ctx->base";
     std::string comment = "  // " + locationName(k.op) + "\n";
@@ -271,7 +275,9 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   files.push_back(
       {N + ".cpp",
        banner + "#include \"" + N +
-           ".h\"\n#include \"canao/runtime.h\"\n\n"
+           ".h\"\n#include \"canao/runtime.h\"\n"
+           "#include \"canao/ukernels/gemm.h\"\n"
+           "#include \"canao/ukernels/rows.h\"\n\n"
            "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
            "#include <cstring>\n\n" +
            embedded + "struct " + N +
@@ -287,7 +293,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            std::to_string(plan.arenaBytes) +
            ";\n"
            "constexpr size_t kScratchBytes = " +
-           std::to_string(plan.scratchBytesPerThread()) +
+           std::to_string(plan.scratchBytesPerThread) +
            "; // per thread\n\nconst canao_tensor_info kInputs[] = {\n" +
            infoIn + (infoIn.empty() ? "  {}\n" : "") +
            "};\n"

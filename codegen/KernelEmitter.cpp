@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
+#include "EmitSupport.h"
 
 #include "Canao/CanaoOps.h"
 #include "Canao/ShapeUtils.h"
@@ -39,104 +40,18 @@ std::string canao::floatLiteral(double v) {
   return s + "f";
 }
 
-namespace {
+namespace canao {
+namespace emit {
 
-struct Access {
-  std::string ptr;
-  int64_t base = 0;
-  SmallVector<int64_t> strides; // one per loop dim
-};
-
-SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
-/// Emits loops over `shape` and calls `body` with one offset expression per
-/// access. Unit dims are dropped and dims contiguous for all accesses merged.
-class LoopNest {
-public:
-  LoopNest(ArrayRef<int64_t> shape, std::vector<Access> accesses)
-      : accesses_(std::move(accesses)) {
-    SmallVector<int64_t> dims;
-    std::vector<SmallVector<int64_t>> strides(accesses_.size());
-    for (size_t d = 0; d < shape.size(); ++d) {
-      if (shape[d] == 1)
-        continue;
-      bool merge = !dims.empty();
-      for (size_t a = 0; a < accesses_.size() && merge; ++a)
-        merge = strides[a].back() == accesses_[a].strides[d] * shape[d];
-      if (merge) {
-        dims.back() *= shape[d];
-        for (size_t a = 0; a < accesses_.size(); ++a)
-          strides[a].back() = accesses_[a].strides[d];
-        continue;
-      }
-      dims.push_back(shape[d]);
-      for (size_t a = 0; a < accesses_.size(); ++a)
-        strides[a].push_back(accesses_[a].strides[d]);
-    }
-    dims_ = dims;
-    for (size_t a = 0; a < accesses_.size(); ++a)
-      accesses_[a].strides = strides[a];
-  }
-
-  std::string
-  render(llvm::function_ref<std::string(ArrayRef<std::string>)> body,
-         int indent = 1) const {
-    std::string out;
-    for (size_t d = 0; d < dims_.size(); ++d)
-      out += pad(indent + d) + "for (int64_t i" + std::to_string(d) +
-             " = 0; i" + std::to_string(d) + " < " + std::to_string(dims_[d]) +
-             "; ++i" + std::to_string(d) + ") {\n";
-    SmallVector<std::string> offsets;
-    for (const Access &a : accesses_) {
-      std::string e;
-      if (a.base)
-        e = std::to_string(a.base);
-      for (size_t d = 0; d < dims_.size(); ++d) {
-        if (a.strides[d] == 0)
-          continue;
-        if (!e.empty())
-          e += " + ";
-        e += "i" + std::to_string(d);
-        if (a.strides[d] != 1)
-          e += " * " + std::to_string(a.strides[d]);
-      }
-      offsets.push_back(e.empty() ? "0" : e);
-    }
-    out += pad(indent + dims_.size()) + body(offsets) + "\n";
-    for (size_t d = dims_.size(); d-- > 0;)
-      out += pad(indent + d) + "}\n";
-    return out;
-  }
-
-  static std::string pad(size_t n) { return std::string(2 * n, ' '); }
-
-private:
-  SmallVector<int64_t> dims_;
-  std::vector<Access> accesses_;
-};
-
-std::string in(int i) { return "in" + std::to_string(i); }
-
-/// C++ statements for a scalar fused body (arith/math ops), given the
-/// expression of each block argument. Returns the expression of the
-/// yielded value; temporaries are declared in `stmts`.
-struct ScalarBody {
-  std::string stmts;
-  std::string result;
-};
-
-llvm::Expected<ScalarBody> renderScalarBody(Block &block,
-                                            ArrayRef<std::string> args,
-                                            const std::string &indent) {
+/// Renders `block` with one C++ expression per op. In vector mode values
+/// have type `vecType`; literals stay scalars where GCC vector extensions
+/// broadcast them (arithmetic) and are splatted where a function needs a
+/// vector.
+static llvm::Expected<ScalarBody> renderBody(Block &block,
+                                             ArrayRef<std::string> args,
+                                             const std::string &indent,
+                                             const std::string &vecType) {
+  const bool vec = !vecType.empty();
   llvm::DenseMap<Value, std::string> names;
   for (auto [i, a] : llvm::enumerate(block.getArguments()))
     names[a] = args[i];
@@ -148,11 +63,15 @@ llvm::Expected<ScalarBody> renderScalarBody(Block &block,
         return floatLiteral(f.getValueAsDouble());
     return "<?>";
   };
+  auto isLiteral = [&](Value v) { return !names.count(v); };
   ScalarBody out;
   int next = 0;
   for (Operation &op : block) {
     if (auto y = dyn_cast<YieldOp>(op)) {
       out.result = name(y.getValue());
+      if (vec && isLiteral(y.getValue()))
+        out.result =
+            "canao_rt::vmath::splat<" + vecType + ">(" + out.result + ")";
       break;
     }
     if (isa<arith::ConstantOp>(op)) {
@@ -161,6 +80,16 @@ llvm::Expected<ScalarBody> renderScalarBody(Block &block,
       continue;
     }
     auto a = [&](int i) { return name(op.getOperand(i)); };
+    // A vector operand of a function call (literals splatted).
+    auto v = [&](int i) {
+      return isLiteral(op.getOperand(i))
+                 ? "canao_rt::vmath::splat<" + vecType + ">(" + a(i) + ")"
+                 : a(i);
+    };
+    auto fn = [&](const char *scalar, const char *vector) -> std::string {
+      return vec ? std::string("canao_rt::vmath::") + vector + "(" + v(0) + ")"
+                 : std::string(scalar) + "(" + a(0) + ")";
+    };
     std::optional<std::string> e =
         llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
             .Case([&](arith::AddFOp) { return a(0) + " + " + a(1); })
@@ -168,29 +97,62 @@ llvm::Expected<ScalarBody> renderScalarBody(Block &block,
             .Case([&](arith::MulFOp) { return a(0) + " * " + a(1); })
             .Case([&](arith::DivFOp) { return a(0) + " / " + a(1); })
             .Case([&](arith::NegFOp) { return "-" + a(0); })
-            .Case([&](arith::MaximumFOp) {
-              return "std::max(" + a(0) + ", " + a(1) + ")";
+            .Case([&](arith::MaximumFOp) -> std::string {
+              return vec ? "canao_rt::vmath::vmax(" + v(0) + ", " + v(1) + ")"
+                         : "std::max(" + a(0) + ", " + a(1) + ")";
             })
             .Case<arith::SIToFPOp, arith::UIToFPOp>(
-                [&](Operation *) { return "static_cast<float>(" + a(0) + ")"; })
-            .Case([&](math::ErfOp) { return "std::erf(" + a(0) + ")"; })
-            .Case([&](math::TanhOp) { return "std::tanh(" + a(0) + ")"; })
-            .Case([&](math::SqrtOp) { return "std::sqrt(" + a(0) + ")"; })
-            .Case(
-                [&](math::RsqrtOp) { return "1.0f / std::sqrt(" + a(0) + ")"; })
-            .Case([&](math::ExpOp) { return "std::exp(" + a(0) + ")"; })
+                [&](Operation *) -> std::optional<std::string> {
+                  if (vec)
+                    return std::nullopt;
+                  return "static_cast<float>(" + a(0) + ")";
+                })
+            .Case([&](math::ErfOp) { return fn("std::erf", "erf"); })
+            .Case([&](math::TanhOp) { return fn("std::tanh", "tanh"); })
+            .Case([&](math::ExpOp) { return fn("std::exp", "exp"); })
+            .Case([&](math::SqrtOp) -> std::string {
+              return vec ? "canao_rt::vmath::map(" + v(0) +
+                               ", [](float x) { return std::sqrt(x); })"
+                         : "std::sqrt(" + a(0) + ")";
+            })
+            .Case([&](math::RsqrtOp) -> std::string {
+              return vec ? "canao_rt::vmath::map(" + v(0) +
+                               ", [](float x) { return 1.0f / std::sqrt(x); })"
+                         : "1.0f / std::sqrt(" + a(0) + ")";
+            })
             .Default([](Operation *) { return std::nullopt; });
     if (!e)
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "codegen: unsupported op '" +
-                                         op.getName().getStringRef().str() +
-                                         "' in a fused body");
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "codegen: unsupported op '" + op.getName().getStringRef().str() +
+              "' in a " + (vec ? "vector" : "fused") + " body");
     std::string t = "t" + std::to_string(next++);
-    out.stmts += indent + "const float " + t + " = " + *e + ";\n";
+    out.stmts += indent + "const " + (vec ? vecType : std::string("float")) +
+                 " " + t + " = " + *e + ";\n";
     names[op.getResult(0)] = t;
   }
   return out;
 }
+
+llvm::Expected<ScalarBody> renderScalarBody(Block &block,
+                                            ArrayRef<std::string> args,
+                                            const std::string &indent) {
+  return renderBody(block, args, indent, "");
+}
+
+llvm::Expected<ScalarBody> renderVectorBody(Block &block,
+                                            ArrayRef<std::string> args,
+                                            const std::string &indent,
+                                            const std::string &vecType) {
+  return renderBody(block, args, indent, vecType);
+}
+
+} // namespace emit
+} // namespace canao
+
+using namespace canao::emit;
+
+namespace {
 
 llvm::Expected<std::string> emitFused(FusedOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
@@ -221,180 +183,6 @@ llvm::Expected<std::string> emitFused(FusedOp op) {
   return text;
 }
 
-llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target) {
-  ArrayRef<int64_t> out = shapeOf(op.getResult());
-  int64_t K = shapeOf(op.getWeight())[0], N = out.back();
-  ArrayRef<int64_t> lead = out.drop_back();
-  // Operand numbering follows the op: input, weight, [bias], extra...,
-  // [ln_scale, ln_bias].
-  int next = 2;
-  int bias = op.getBias() ? next++ : -1;
-  int firstExtra = next;
-  next += op.getExtra().size();
-  int lnScale = op.getLnScale() ? next++ : -1;
-  int lnBias = op.getLnScale() ? next++ : -1;
-
-  SmallVector<int64_t> rows = rowMajorStrides(lead);
-  std::vector<Access> acc;
-  auto scaled = [&](int64_t f) {
-    SmallVector<int64_t> s(rows);
-    for (int64_t &x : s)
-      x *= f;
-    return s;
-  };
-  acc.push_back({"in0", 0, scaled(K)});
-  acc.push_back({"out", 0, scaled(N)});
-  SmallVector<int64_t> lastStride;
-  for (auto [j, e] : llvm::enumerate(op.getExtra())) {
-    SmallVector<int64_t> st = broadcastStrides(shapeOf(e), out);
-    lastStride.push_back(st.back());
-    st.pop_back();
-    acc.push_back({in(firstExtra + j), 0, st});
-  }
-  std::string N_ = std::to_string(N), K_ = std::to_string(K);
-  std::string p = LoopNest::pad(2);
-  std::string error;
-  // GEMM over the flattened rows with an MR x NR register tile (GCC/Clang
-  // vector extensions: SSE/NEON for generic, AVX2, AVX-512 by target). The
-  // weight was packed at compile time into NR-wide panels ([K][NR] each,
-  // zero-padded), so the k loop streams one panel linearly. Panels are
-  // independent: threads split them statically. Edge rows re-read the last
-  // row and are not stored; edge columns are zero-padded and not stored.
-  const int64_t MR = target.gemmRows, NR = target.gemmCols;
-  const int64_t L = target.vectorBits / 32, NV = NR / L;
-  int64_t M = numElements(lead);
-  auto c = [](int64_t v) { return std::to_string(v); };
-  std::string biasInit =
-      bias >= 0
-          ? "      for (int64_t n = 0; n < nb; ++n) bias[n] = " + in(bias) +
-                "[n0 + n];\n"
-          : std::string();
-  std::string gemm =
-      "  typedef float vf __attribute__((vector_size(" + c(L * 4) +
-      ")));\n"
-      "  rt.pool.parallel_for(" +
-      c((N + NR - 1) / NR) +
-      ", [&](int64_t lo, int64_t hi, int) {\n"
-      "    for (int64_t p = lo; p < hi; ++p) {\n"
-      "      const float* wp = in1 + p * " +
-      c(K * NR) +
-      ";\n"
-      "      const int64_t n0 = p * " +
-      c(NR) +
-      ";\n"
-      "      const int64_t nb = std::min<int64_t>(" +
-      c(NR) + ", " + N_ +
-      " - n0);\n"
-      "      alignas(64) float bias[" +
-      c(NR) + "] = {};\n" + biasInit + "      for (int64_t m0 = 0; m0 < " +
-      c(M) + "; m0 += " + c(MR) +
-      ") {\n"
-      "        const int64_t mb = std::min<int64_t>(" +
-      c(MR) + ", " + c(M) +
-      " - m0);\n"
-      "        const float* a[" +
-      c(MR) +
-      "];\n"
-      "#pragma GCC unroll 16\n"
-      "        for (int64_t r = 0; r < " +
-      c(MR) + "; ++r) a[r] = in0 + std::min<int64_t>(m0 + r, " + c(M - 1) +
-      ") * " + K_ +
-      ";\n"
-      "        vf acc[" +
-      c(MR) + "][" + c(NV) +
-      "];\n"
-      "#pragma GCC unroll 16\n"
-      "        for (int64_t r = 0; r < " +
-      c(MR) +
-      "; ++r)\n"
-      "#pragma GCC unroll 16\n"
-      "          for (int64_t v = 0; v < " +
-      c(NV) + "; ++v) std::memcpy(&acc[r][v], bias + v * " + c(L) +
-      ", sizeof(vf));\n"
-      "        for (int64_t k = 0; k < " +
-      K_ +
-      "; ++k) {\n"
-      "          vf b[" +
-      c(NV) +
-      "];\n"
-      "#pragma GCC unroll 16\n"
-      "          for (int64_t v = 0; v < " +
-      c(NV) + "; ++v) std::memcpy(&b[v], wp + k * " + c(NR) + " + v * " + c(L) +
-      ", sizeof(vf));\n"
-      "#pragma GCC unroll 16\n"
-      "          for (int64_t r = 0; r < " +
-      c(MR) +
-      "; ++r) {\n"
-      "            const float av = a[r][k];\n"
-      "#pragma GCC unroll 16\n"
-      "            for (int64_t v = 0; v < " +
-      c(NV) +
-      "; ++v) acc[r][v] += b[v] * av;\n"
-      "          }\n"
-      "        }\n"
-      "        for (int64_t r = 0; r < mb; ++r) {\n"
-      "          float* o = out + (m0 + r) * " +
-      N_ +
-      " + n0;\n"
-      "          if (nb == " +
-      c(NR) +
-      ") {\n"
-      "            for (int64_t v = 0; v < " +
-      c(NV) + "; ++v) std::memcpy(o + v * " + c(L) +
-      ", &acc[r][v], sizeof(vf));\n"
-      "          } else {\n"
-      "            float t[" +
-      c(NR) +
-      "];\n"
-      "            std::memcpy(t, acc[r], sizeof t);\n"
-      "            for (int64_t n = 0; n < nb; ++n) o[n] = t[n];\n"
-      "          }\n"
-      "        }\n"
-      "      }\n"
-      "    }\n"
-      "  });\n";
-  if (op.getEpilogue().empty() && lnScale < 0)
-    return gemm;
-  LoopNest nest(lead, acc);
-  std::string text = nest.render([&](ArrayRef<std::string> off) {
-    std::string s = "float* y = out + " + off[1] + ";\n";
-    if (!op.getEpilogue().empty()) {
-      SmallVector<std::string> args = {"y[n]"};
-      for (size_t j = 0; j < op.getExtra().size(); ++j)
-        args.push_back(in(firstExtra + j) + "[" + off[2 + j] +
-                       (lastStride[j]
-                            ? " + n * " + std::to_string(lastStride[j])
-                            : std::string()) +
-                       "]");
-      auto body = renderScalarBody(op.getEpilogue().front(), args, p + "  ");
-      if (!body) {
-        error = llvm::toString(body.takeError());
-        return std::string();
-      }
-      s += p + "for (int64_t n = 0; n < " + N_ + "; ++n) {\n" + body->stmts +
-           p + "  y[n] = " + body->result + ";\n" + p + "}\n";
-    }
-    if (lnScale >= 0) {
-      std::string inv = floatLiteral(1.0 / N);
-      s += p + "float sum = 0.0f;\n" + p + "for (int64_t n = 0; n < " + N_ +
-           "; ++n) sum += y[n];\n" + p + "const float mean = sum * " + inv +
-           ";\n" + p + "float var = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
-           N_ + "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
-           "const float rstd = 1.0f / std::sqrt(var * " + inv + " + " +
-           floatLiteral(op.getLnEpsilon()->convertToFloat()) + ");\n" + p +
-           "for (int64_t n = 0; n < " + N_ +
-           "; ++n) y[n] = (y[n] - mean) * "
-           "rstd * " +
-           in(lnScale) + "[n] + " + in(lnBias) + "[n];";
-    }
-    return s;
-  });
-  if (!error.empty())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
-  return gemm + text;
-}
-
-/// Element-wise ops: the C++ expression of one element.
 std::optional<std::string> elementExpr(Operation *op, ArrayRef<std::string> a) {
   Type outT =
       cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
@@ -676,115 +464,6 @@ std::string emitGather(GatherOp op) {
          "  return true;\n";
 }
 
-std::string emitAttention(AttentionOp op) {
-  ArrayRef<int64_t> out = shapeOf(op.getResult());
-  int64_t B = out[0], S = out[1], D = out[2], H = op.getNumHeads(), dh = D / H;
-  bool packed = op.getQkv().size() == 1;
-  int64_t ld = packed ? 3 * D : D;
-  std::string q = "in0", k = packed ? "in0 + " + std::to_string(D) : "in1",
-              v = packed ? "in0 + " + std::to_string(2 * D) : "in2";
-  int maskIndex = packed ? 1 : 3;
-  std::string maskExpr;
-  if (op.getMask()) {
-    SmallVector<int64_t> st =
-        broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
-    maskExpr = " + " + in(maskIndex) + "[b * " + std::to_string(st[0]) +
-               " + h * " + std::to_string(st[1]) + " + i * " +
-               std::to_string(st[2]) + " + j * " + std::to_string(st[3]) + "]";
-  }
-  std::string B_ = std::to_string(B), S_ = std::to_string(S),
-              D_ = std::to_string(D), H_ = std::to_string(H),
-              dh_ = std::to_string(dh), ld_ = std::to_string(ld);
-  std::string scale = floatLiteral(op.getScale().convertToFloat());
-  // Per (batch, head), split across threads: K^T of the head in the
-  // thread's scratch (dh x S, so the score
-  // row is a vectorizable axpy over j), then one score row at a time; the
-  // B x H x S x S scores are never stored.
-  return "  const float* Q = " + q + ";\n  const float* K = " + k +
-         ";\n  const float* V = " + v +
-         ";\n"
-         "  rt.pool.parallel_for(" +
-         std::to_string(B * H) +
-         ", [&](int64_t lo, int64_t hi, int t) {\n"
-         "  float* kt = reinterpret_cast<float*>(rt.scratch(t));\n"
-         "  float* row = kt + " +
-         std::to_string(dh * S) +
-         ";\n"
-         "  for (int64_t bh = lo; bh < hi; ++bh) {\n"
-         "    const int64_t b = bh / " +
-         H_ + ", h = bh % " + H_ +
-         ";\n"
-         "    for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) {\n"
-         "      const float* k = K + (b * " +
-         S_ + " + j) * " + ld_ + " + h * " + dh_ +
-         ";\n"
-         "      for (int64_t d = 0; d < " +
-         dh_ + "; ++d) kt[d * " + S_ +
-         " + j] = k[d];\n"
-         "    }\n"
-         "    for (int64_t i = 0; i < " +
-         S_ +
-         "; ++i) {\n"
-         "      const float* q = Q + (b * " +
-         S_ + " + i) * " + ld_ + " + h * " + dh_ +
-         ";\n"
-         "      for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) row[j] = 0.0f;\n"
-         "      for (int64_t d = 0; d < " +
-         dh_ +
-         "; ++d) {\n"
-         "        const float qd = q[d] * " +
-         scale +
-         ";\n"
-         "        const float* kr = kt + d * " +
-         S_ +
-         ";\n"
-         "        for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) row[j] += qd * kr[j];\n"
-         "      }\n"
-         "      float mx = -INFINITY;\n"
-         "      for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) {\n"
-         "        row[j] = row[j]" +
-         maskExpr +
-         ";\n"
-         "        mx = std::max(mx, row[j]);\n"
-         "      }\n"
-         "      float sum = 0.0f;\n"
-         "      for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) {\n"
-         "        row[j] = std::exp(row[j] - mx);\n"
-         "        sum += row[j];\n"
-         "      }\n"
-         "      const float inv = 1.0f / sum;\n"
-         "      float* o = out + (b * " +
-         S_ + " + i) * " + D_ + " + h * " + dh_ +
-         ";\n"
-         "      for (int64_t d = 0; d < " +
-         dh_ +
-         "; ++d) o[d] = 0.0f;\n"
-         "      for (int64_t j = 0; j < " +
-         S_ +
-         "; ++j) {\n"
-         "        const float p = row[j] * inv;\n"
-         "        const float* v = V + (b * " +
-         S_ + " + j) * " + ld_ + " + h * " + dh_ +
-         ";\n"
-         "        for (int64_t d = 0; d < " +
-         dh_ +
-         "; ++d) o[d] += p * v[d];\n"
-         "      }\n"
-         "    }\n"
-         "  }\n"
-         "  });\n";
-}
-
 std::string emitEmbedding(EmbeddingOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
   int64_t D = out.back();
@@ -887,7 +566,7 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op,
       .Case([](GatherOp o) { return emitGather(o); })
       .Case([](FusedOp o) { return emitFused(o); })
       .Case([&](DenseOp o) { return emitDense(o, target); })
-      .Case([](AttentionOp o) { return emitAttention(o); })
+      .Case([&](AttentionOp o) { return emitAttention(o, target); })
       .Case([](EmbeddingOp o) { return emitEmbedding(o); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {
         return llvm::createStringError(llvm::inconvertibleErrorCode(),

@@ -28,6 +28,15 @@ llvm::Expected<std::string> emitKernelBody(mlir::Operation *op,
 /// and per-thread scratch).
 bool kernelUsesRuntime(mlir::Operation *op);
 
+/// Bytes of per-thread scratch the kernel of `op` needs (attention's packed
+/// tiles), 0 for none.
+int64_t kernelScratchBytes(mlir::Operation *op, const TargetDesc &target);
+
+/// Bytes of workspace shared by the threads of one kernel (dense: packed
+/// A), placed in the arena by the memory planner; 0 for none. Kernels with
+/// a workspace get it as `float *ws`.
+int64_t kernelWorkspaceBytes(mlir::Operation *op, const TargetDesc &target);
+
 /// True for kernels with the failing signature (index checks).
 bool kernelReportsErrors(mlir::Operation *op);
 

@@ -1,5 +1,6 @@
 //===- KernelPlan.cpp - scheduling and static memory planning -------------===//
 #include "KernelPlan.h"
+#include "KernelEmitter.h"
 
 #include "Canao/CanaoOps.h"
 #include "Canao/ConstantData.h"
@@ -56,22 +57,6 @@ static int64_t planArena(std::vector<Buffer> &buffers) {
   return total;
 }
 
-int64_t KernelPlan::scratchBytesPerThread() const {
-  int64_t most = 0;
-  for (const Kernel &k : kernels)
-    most = std::max(most, scratchBytes(k.op));
-  return alignUp(most);
-}
-
-int64_t canao::scratchBytes(Operation *op) {
-  auto att = dyn_cast<AttentionOp>(op);
-  if (!att)
-    return 0;
-  ArrayRef<int64_t> s = att.getType().getShape();
-  int64_t seq = s[1], dh = s[2] / att.getNumHeads();
-  return (dh * seq + seq) * 4;
-}
-
 std::vector<char> canao::packPanels(llvm::ArrayRef<char> bytes, int64_t k,
                                     int64_t n, int64_t nr) {
   int64_t panels = (n + nr - 1) / nr;
@@ -94,7 +79,8 @@ static bool onlyDenseWeight(Value v) {
 }
 
 llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
-                                                  int64_t panelCols) {
+                                                  const TargetDesc *target) {
+  const int64_t panelCols = target ? target->gemmCols : 0;
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
@@ -173,6 +159,20 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
     }
     k.result = newBuffer(result, BufferKind::Arena);
     plan.buffers[k.result].firstUse = plan.buffers[k.result].lastUse = when;
+    if (target) {
+      if (int64_t ws = kernelWorkspaceBytes(&op, *target)) {
+        Buffer b;
+        b.type =
+            RankedTensorType::get({ws / 4}, Float32Type::get(op.getContext()));
+        b.bytes = ws;
+        b.firstUse = b.lastUse = when;
+        plan.buffers.push_back(b);
+        k.workspace = plan.buffers.size() - 1;
+      }
+      plan.scratchBytesPerThread =
+          std::max(plan.scratchBytesPerThread,
+                   alignUp(kernelScratchBytes(&op, *target)));
+    }
     plan.kernels.push_back(std::move(k));
   }
 

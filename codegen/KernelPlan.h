@@ -9,6 +9,8 @@
 #ifndef CANAO_CODEGEN_KERNELPLAN_H
 #define CANAO_CODEGEN_KERNELPLAN_H
 
+#include "Target.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -39,6 +41,8 @@ struct Kernel {
   mlir::Operation *op = nullptr;
   std::vector<int64_t> operands; ///< buffer ids
   int64_t result = -1;           ///< buffer id
+  /// Arena workspace live only during this kernel (dense: packed A), or -1.
+  int64_t workspace = -1;
 };
 
 struct ModelOutput {
@@ -57,23 +61,21 @@ struct KernelPlan {
   int64_t arenaBytes = 0;
 
   /// Per-thread scratch the runtime context must provide (max over kernels).
-  int64_t scratchBytesPerThread() const;
+  int64_t scratchBytesPerThread = 0;
 
   /// The buffer that owns the bytes of `id` (following reshape aliases).
   const Buffer &storage(int64_t id) const;
 };
 
-/// Bytes of per-thread scratch `op` needs (0 for none): attention keeps one
-/// head's K^T tile and one score row there, never on the stack.
-int64_t scratchBytes(mlir::Operation *op);
-
 /// Builds the plan for `func.func @main` in `module`, including static
-/// memory planning (liveness + first-fit offsets in one arena).
-/// Dense weights are packed at compile time into `panelCols`-wide column
-/// panels ([N / panelCols][K][panelCols], zero-padded), the layout the GEMM
-/// microkernel streams; 0 keeps them row-major.
+/// memory planning (liveness + first-fit offsets in one arena; kernel
+/// workspaces are arena buffers live for one kernel).
+/// With a target, dense weights are packed at compile time into its
+/// gemmCols-wide column panels ([N / nr][K][nr], zero-padded), the layout
+/// the GEMM microkernel streams, and scratch/workspace sizes follow its
+/// tile; without one, weights stay row-major (for tests of the planner).
 llvm::Expected<KernelPlan> buildKernelPlan(mlir::ModuleOp module,
-                                           int64_t panelCols = 0);
+                                           const TargetDesc *target = nullptr);
 
 /// Row-major [K, N] floats as zero-padded [ceil(N/nr)][K][nr] panels.
 std::vector<char> packPanels(llvm::ArrayRef<char> bytes, int64_t k, int64_t n,

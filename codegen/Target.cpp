@@ -7,7 +7,7 @@ const std::vector<TargetDesc> &canao::targets() {
   // L1/L2 are per core; 48 KiB / 2 MiB is the Sapphire Rapids class of the
   // dev machines, 32 KiB / 1 MiB a conservative x86 default.
   static const std::vector<TargetDesc> table = {
-      {"generic", "c++", 128, 16, 32 << 10, 1 << 20, {}, 4, 8},
+      {"generic", "generic", 128, 16, 32 << 10, 1 << 20, {}, 4, 8, 512},
       {"x86-avx2",
        "avx2",
        256,
@@ -16,7 +16,8 @@ const std::vector<TargetDesc> &canao::targets() {
        1 << 20,
        {"-mavx2", "-mfma", "-mf16c"},
        6,
-       16},
+       16,
+       512},
       {"x86-avx512",
        "avx512",
        512,
@@ -26,7 +27,8 @@ const std::vector<TargetDesc> &canao::targets() {
        {"-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2",
         "-mfma", "-mprefer-vector-width=512"},
        12,
-       32},
+       32,
+       768},
   };
   return table;
 }
@@ -53,4 +55,9 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
     if (t.name == want)
       return &t;
   return nullptr;
+}
+
+std::string TargetDesc::gemmKernel() const {
+  return "f32_gemm_" + std::to_string(gemmRows) + "x" +
+         std::to_string(gemmCols) + "_" + isa;
 }

@@ -26,6 +26,12 @@ struct TargetDesc {
   /// in gemmCols-wide panels.
   int gemmRows;
   int gemmCols;
+  /// k block of the GEMM driver: the packed A block (M x gemmDepth) and a
+  /// panel slice stay in L2 while the panels stream past.
+  int gemmDepth;
+  /// The runtime microkernel for this tile (canao/ukernels/f32_gemm.h):
+  /// f32_gemm_<gemmRows>x<gemmCols>_<isa>.
+  std::string gemmKernel() const;
 };
 
 /// All targets, in the order --help lists them.

@@ -461,7 +461,7 @@ int main(int argc, char **argv) {
   }
 
   const TargetDesc *target = lookupTarget(o.target);
-  auto plan = buildKernelPlan(**module, target->gemmCols);
+  auto plan = buildKernelPlan(**module, target);
   if (!plan)
     return error(llvm::toString(plan.takeError()));
   progress.step("planned " + std::to_string(plan->kernels.size()) +

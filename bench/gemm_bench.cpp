@@ -1,0 +1,245 @@
+//===- gemm_bench.cpp - the machine's fp32 peak and the GEMM microkernels
+//---===//
+//
+//   canao-gemm-bench [--peak] [--kernel NAME] [--kc N] [--threads 1,2]
+//                    [--reps N]
+//
+// --peak: an FMA loop with independent accumulators on every participant of
+// the runtime's thread pool (workers pinned, the caller pinned here too);
+// prints `peak_gflops_1t=` and `peak_gflops_2t=` (medians of 15 trials).
+// Without --peak: the runtime GEMM driver (canao/ukernels/gemm.h, the code
+// generated models call) on BERT's shapes with M = 128, GFLOP/s and % of
+// the peak measured in the same run.
+//
+// Built with -march=native: it measures this machine, nothing else.
+//
+//===----------------------------------------------------------------------===//
+#include "canao/threadpool.h"
+#include "canao/ukernels/gemm.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace canao_rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+#if defined(__AVX512F__)
+using Best = isa::Avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+using Best = isa::Avx2;
+#else
+using Best = isa::Generic;
+#endif
+
+struct Instance {
+  const char *name;
+  int mr, nr;
+  ukernel::F32GemmFn fn;
+};
+
+const std::vector<Instance> &instances() {
+  using namespace ukernel;
+  static const std::vector<Instance> all = {
+#if defined(__AVX512F__)
+      {"f32_gemm_12x32_avx512", 12, 32, f32_gemm_12x32_avx512},
+      {"f32_gemm_8x32_avx512", 8, 32, f32_gemm_8x32_avx512},
+      {"f32_gemm_6x64_avx512", 6, 64, f32_gemm_6x64_avx512},
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+      {"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2},
+      {"f32_gemm_4x24_avx2", 4, 24, f32_gemm_4x24_avx2},
+#endif
+      {"f32_gemm_4x8_generic", 4, 8, f32_gemm_4x8_generic},
+      {"f32_gemm_6x8_generic", 6, 8, f32_gemm_6x8_generic},
+  };
+  return all;
+}
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void pin_caller() {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#endif
+}
+
+// 16 independent FMA chains cover 2 ports x 4 cycles of latency. The
+// chains converge (x < 1), so no denormals slow it down; the sum keeps the
+// loop alive.
+__attribute__((noinline)) float fma_loop(int64_t iters) {
+  using V = Best::V;
+  V acc[16];
+  for (int i = 0; i < 16; ++i)
+    acc[i] = Best::set1(1.0f + i);
+  const V x = Best::set1(0.999999f), y = Best::set1(1e-7f);
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i)
+      acc[i] = Best::fma(acc[i], x, y);
+  }
+  float out[Best::lanes], sum = 0;
+  for (int i = 0; i < 16; ++i) {
+    Best::store(out, acc[i]);
+    sum += out[0];
+  }
+  return sum;
+}
+
+double peak_gflops(ThreadPool &pool, int threads) {
+  pool.resize(threads);
+  const int64_t iters = 4000000;
+  std::vector<double> trials;
+  volatile float sink = 0;
+  for (int trial = 0; trial < 15; ++trial) {
+    auto t0 = Clock::now();
+    pool.parallel_for(threads, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; ++i)
+        sink = sink + fma_loop(iters);
+    });
+    double s = seconds(t0, Clock::now());
+    trials.push_back(2.0 * 16 * Best::lanes * iters * threads / s / 1e9);
+  }
+  return median(trials);
+}
+
+template <int MR, int NR>
+double gemm_gflops(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
+                   int64_t N, int64_t kc, int reps) {
+  std::mt19937 gen(42);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> a(M * K), w(K * N), packed((N + NR - 1) / NR * NR * K),
+      bias(N), c(M * N), ws(ukernel::packed_a_floats(M, K, MR));
+  for (float &x : a)
+    x = dist(gen);
+  for (float &x : w)
+    x = dist(gen);
+  for (float &x : bias)
+    x = dist(gen);
+  ukernel::pack_b<NR>(K, N, w.data(), N, packed.data());
+  // Many copies of the weights, so each run streams them from memory as a
+  // model does (one copy would sit in L2/L3 between runs).
+  const int copies = std::max<int64_t>(1, (64ll << 20) / (packed.size() * 4));
+  std::vector<std::vector<float>> weights(copies, packed);
+  ukernel::GemmArgs g{M,       N,       K,        kc, a.data(), K,
+                      nullptr, nullptr, c.data(), N,  ws.data()};
+  std::vector<double> runs;
+  for (int r = 0; r < reps + 2; ++r) {
+    g.w = weights[r % copies].data();
+    g.bias = bias.data();
+    auto t0 = Clock::now();
+    ukernel::gemm<MR, NR>(pool, g, inst.fn, ukernel::NoEpilogue());
+    double s = seconds(t0, Clock::now());
+    if (r >= 2)
+      runs.push_back(2.0 * M * N * K / s / 1e9);
+  }
+  return median(runs);
+}
+
+double run_gemm(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
+                int64_t N, int64_t kc, int reps) {
+#define CASE(MR, NR)                                                           \
+  if (inst.mr == MR && inst.nr == NR)                                          \
+    return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, reps);
+  CASE(12, 32)
+  CASE(8, 32) CASE(6, 64) CASE(6, 16) CASE(4, 24) CASE(4, 8) CASE(6, 8)
+#undef CASE
+      return 0;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: canao-gemm-bench [--peak] [--kernel NAME] "
+                       "[--kc N] [--threads 1,2] [--reps N]\nkernels:");
+  for (const Instance &i : instances())
+    std::fprintf(stderr, " %s", i.name);
+  std::fprintf(stderr, "\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool peakOnly = false;
+  std::string kernel = instances().front().name;
+  int64_t kc = 768;
+  int reps = 30;
+  std::vector<int> threads = {1, 2};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "canao-gemm-bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--peak")
+      peakOnly = true;
+    else if (a == "--kernel")
+      kernel = value();
+    else if (a == "--kc")
+      kc = std::atoll(value().c_str());
+    else if (a == "--reps")
+      reps = std::max(1, std::atoi(value().c_str()));
+    else if (a == "--threads") {
+      threads.clear();
+      std::string v = value();
+      for (size_t p = 0; p < v.size();) {
+        size_t q = v.find(',', p);
+        threads.push_back(std::max(1, std::atoi(v.substr(p, q).c_str())));
+        p = q == std::string::npos ? v.size() : q + 1;
+      }
+    } else
+      return usage();
+  }
+  const Instance *inst = nullptr;
+  for (const Instance &i : instances())
+    if (kernel == i.name)
+      inst = &i;
+  if (!inst || kc < 1)
+    return usage();
+
+  pin_caller();
+  ThreadPool pool;
+  std::vector<double> peak;
+  for (int t : threads) {
+    peak.push_back(peak_gflops(pool, t));
+    std::printf("peak_gflops_%dt=%.1f\n", t, peak.back());
+  }
+  if (peakOnly)
+    return 0;
+  std::printf("kernel %s, kc %lld, M = 128, median of %d runs, weights "
+              "streamed from memory\n",
+              inst->name, static_cast<long long>(kc), reps);
+  std::printf(
+      "| K x N | threads | GFLOP/s | %% of peak |\n|---|---|---|---|\n");
+  const int64_t shapes[][2] = {
+      {768, 768}, {768, 2304}, {768, 3072}, {3072, 768}};
+  for (auto &s : shapes)
+    for (size_t t = 0; t < threads.size(); ++t) {
+      pool.resize(threads[t]);
+      double gf = run_gemm(pool, *inst, 128, s[0], s[1], kc, reps);
+      std::printf("| %lldx%lld | %d | %.1f | %.0f%% |\n",
+                  static_cast<long long>(s[0]), static_cast<long long>(s[1]),
+                  threads[t], gf, 100.0 * gf / peak[t]);
+      std::fflush(stdout);
+    }
+  return 0;
+}

@@ -1,0 +1,143 @@
+//===- EmitSupport.h - what the kernel emitters share ----------*- C++ -*-===//
+//
+// Loop nests with compile-time trip counts, operand naming, and the
+// rendering of fused arith/math bodies as scalar or vector C++. Used by
+// KernelEmitter.cpp (element-wise and data-movement families) and
+// GemmEmitter.cpp (dense and attention, built on runtime microkernels).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CANAO_CODEGEN_EMITSUPPORT_H
+#define CANAO_CODEGEN_EMITSUPPORT_H
+
+#include "KernelEmitter.h"
+
+#include "Canao/CanaoOps.h"
+
+#include "mlir/IR/Block.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
+
+namespace canao {
+namespace emit {
+
+using llvm::ArrayRef;
+using llvm::SmallVector;
+using mlir::Value;
+
+struct Access {
+  std::string ptr;
+  int64_t base = 0;
+  SmallVector<int64_t> strides; // one per loop dim
+};
+
+inline SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+inline ArrayRef<int64_t> shapeOf(Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType()).getShape();
+}
+
+/// Emits loops over `shape` and calls `body` with one offset expression per
+/// access. Unit dims are dropped and dims contiguous for all accesses merged.
+class LoopNest {
+public:
+  LoopNest(ArrayRef<int64_t> shape, std::vector<Access> accesses)
+      : accesses_(std::move(accesses)) {
+    SmallVector<int64_t> dims;
+    std::vector<SmallVector<int64_t>> strides(accesses_.size());
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] == 1)
+        continue;
+      bool merge = !dims.empty();
+      for (size_t a = 0; a < accesses_.size() && merge; ++a)
+        merge = strides[a].back() == accesses_[a].strides[d] * shape[d];
+      if (merge) {
+        dims.back() *= shape[d];
+        for (size_t a = 0; a < accesses_.size(); ++a)
+          strides[a].back() = accesses_[a].strides[d];
+        continue;
+      }
+      dims.push_back(shape[d]);
+      for (size_t a = 0; a < accesses_.size(); ++a)
+        strides[a].push_back(accesses_[a].strides[d]);
+    }
+    dims_ = dims;
+    for (size_t a = 0; a < accesses_.size(); ++a)
+      accesses_[a].strides = strides[a];
+  }
+
+  std::string
+  render(llvm::function_ref<std::string(ArrayRef<std::string>)> body,
+         int indent = 1) const {
+    std::string out;
+    for (size_t d = 0; d < dims_.size(); ++d)
+      out += pad(indent + d) + "for (int64_t i" + std::to_string(d) +
+             " = 0; i" + std::to_string(d) + " < " + std::to_string(dims_[d]) +
+             "; ++i" + std::to_string(d) + ") {\n";
+    SmallVector<std::string> offsets;
+    for (const Access &a : accesses_) {
+      std::string e;
+      if (a.base)
+        e = std::to_string(a.base);
+      for (size_t d = 0; d < dims_.size(); ++d) {
+        if (a.strides[d] == 0)
+          continue;
+        if (!e.empty())
+          e += " + ";
+        e += "i" + std::to_string(d);
+        if (a.strides[d] != 1)
+          e += " * " + std::to_string(a.strides[d]);
+      }
+      offsets.push_back(e.empty() ? "0" : e);
+    }
+    out += pad(indent + dims_.size()) + body(offsets) + "\n";
+    for (size_t d = dims_.size(); d-- > 0;)
+      out += pad(indent + d) + "}\n";
+    return out;
+  }
+
+  static std::string pad(size_t n) { return std::string(2 * n, ' '); }
+
+private:
+  SmallVector<int64_t> dims_;
+  std::vector<Access> accesses_;
+};
+
+inline std::string in(int i) { return "in" + std::to_string(i); }
+
+/// C++ statements for a fused body (arith/math ops), given the expression of
+/// each block argument. `result` is the expression of the yielded value;
+/// temporaries are declared in `stmts`.
+struct ScalarBody {
+  std::string stmts;
+  std::string result;
+};
+
+/// Scalar floats.
+llvm::Expected<ScalarBody> renderScalarBody(mlir::Block &block,
+                                            ArrayRef<std::string> args,
+                                            const std::string &indent);
+
+/// Values of vector type `vecType` (a GCC vector-extension float type
+/// declared by the kernel); transcendental ops call canao/ukernels/vmath.h.
+/// Fails for ops with no vector form (the caller then uses the scalar one).
+llvm::Expected<ScalarBody> renderVectorBody(mlir::Block &block,
+                                            ArrayRef<std::string> args,
+                                            const std::string &indent,
+                                            const std::string &vecType);
+
+llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target);
+llvm::Expected<std::string> emitAttention(AttentionOp op,
+                                          const TargetDesc &target);
+
+} // namespace emit
+} // namespace canao
+
+#endif // CANAO_CODEGEN_EMITSUPPORT_H

@@ -1,0 +1,280 @@
+//===- GemmEmitter.cpp - dense and attention kernels on microkernels ------===//
+//
+// Both families are thin generated code around the runtime's GEMM
+// microkernels (canao/ukernels): the emitter picks the named instance and
+// the tile from the target table, renders the fused epilogue as vector code
+// that runs on each finished panel while it is in cache, and leaves loops,
+// packing and threading to the runtime templates.
+//
+//===----------------------------------------------------------------------===//
+#include "EmitSupport.h"
+
+#include "Canao/ShapeUtils.h"
+
+using namespace mlir;
+using namespace canao;
+using namespace canao::emit;
+
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+int64_t numElements(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// The offset of flattened row `m` of `lead` in an operand with broadcast
+/// strides `st` (one per lead dim), as a C++ expression.
+std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st) {
+  std::string e;
+  int64_t inner = 1;
+  for (int64_t d = static_cast<int64_t>(lead.size()) - 1; d >= 0; --d) {
+    if (st[d] != 0 && lead[d] != 1) {
+      std::string idx = inner == 1 ? "m" : "(m / " + str(inner) + ")";
+      if (d > 0)
+        idx = "(" + idx + " % " + str(lead[d]) + ")";
+      e += (e.empty() ? "" : " + ") + idx +
+           (st[d] == 1 ? "" : " * " + str(st[d]));
+    }
+    inner *= lead[d];
+  }
+  return e.empty() ? "0" : e;
+}
+
+std::string vecTypedef(const TargetDesc &target) {
+  return "  typedef float vf __attribute__((vector_size(" +
+         str(target.vectorBits / 8) + ")));\n";
+}
+
+} // namespace
+
+llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
+                                                   const TargetDesc &target) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  const int64_t K = shapeOf(op.getWeight())[0], N = out.back();
+  ArrayRef<int64_t> lead = out.drop_back();
+  const int64_t M = numElements(lead);
+  const int64_t L = target.vectorBits / 32;
+  // Operand numbering follows the op: input, weight, [bias], extra...,
+  // [ln_scale, ln_bias].
+  int next = 2;
+  int bias = op.getBias() ? next++ : -1;
+  int firstExtra = next;
+  next += op.getExtra().size();
+  int lnScale = op.getLnScale() ? next++ : -1;
+  int lnBias = op.getLnScale() ? next++ : -1;
+
+  std::string text = vecTypedef(target);
+  text += "  const canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) +
+          ", " + str(K) + ", " + str(target.gemmDepth) + ", in0, " + str(K) +
+          ", in1, " + (bias >= 0 ? in(bias) : std::string("nullptr")) +
+          ", out, " + str(N) + ", ws};\n";
+  std::string call = "  canao_rt::ukernel::gemm<" + str(target.gemmRows) +
+                     ", " + str(target.gemmCols) +
+                     ">(rt.pool, g, canao_rt::ukernel::" + target.gemmKernel() +
+                     ", ";
+  if (op.getEpilogue().empty()) {
+    text += call + "canao_rt::ukernel::NoEpilogue());\n";
+  } else {
+    // The epilogue of one finished panel: rows [0, M), columns
+    // [n0, n0 + nb), vector body over whole vectors, scalar body for the
+    // tail (and for bodies with no vector form).
+    Block &body = op.getEpilogue().front();
+    std::string rows, vecArgsLoad;
+    SmallVector<std::string> vecArgs = {"y0"}, scalarArgs = {"y[j]"};
+    for (auto [e, extra] : llvm::enumerate(op.getExtra())) {
+      SmallVector<int64_t> st = broadcastStrides(shapeOf(extra), out);
+      int64_t last = st.back();
+      st.pop_back();
+      std::string o = "o" + str(e), x = "x" + str(e + 1),
+                  ptr = in(firstExtra + e);
+      rows += "      const int64_t " + o + " = " + rowOffset(lead, st) + ";\n";
+      std::string at = [&](const std::string &col) {
+        return ptr + "[" + o +
+               (last == 0 ? std::string()
+                          : " + (" + col + ")" +
+                                (last == 1 ? "" : " * " + str(last))) +
+               "]";
+      }("n0 + j");
+      scalarArgs.push_back(at);
+      if (last == 1)
+        vecArgsLoad += "        vf " + x + ";\n        std::memcpy(&" + x +
+                       ", " + ptr + " + " + o + " + n0 + j, sizeof " + x +
+                       ");\n";
+      else if (last == 0)
+        vecArgsLoad += "        const vf " + x +
+                       " = canao_rt::vmath::splat<vf>(" + ptr + "[" + o +
+                       "]);\n";
+      else
+        vecArgsLoad += "        vf " + x + ";\n        for (int l = 0; l < " +
+                       str(L) + "; ++l) " + x + "[l] = " + ptr + "[" + o +
+                       " + (n0 + j + l) * " + str(last) + "];\n";
+      vecArgs.push_back(x);
+    }
+    auto scalar = renderScalarBody(body, scalarArgs, "        ");
+    if (!scalar)
+      return scalar.takeError();
+    auto vector = renderVectorBody(body, vecArgs, "        ", "vf");
+    std::string vecLoop;
+    if (vector) {
+      vecLoop = "      for (; j + " + str(L) + " <= nb; j += " + str(L) +
+                ") {\n        vf y0;\n        std::memcpy(&y0, y + j, sizeof "
+                "y0);\n" +
+                vecArgsLoad + vector->stmts +
+                "        const vf r = " + vector->result +
+                ";\n        std::memcpy(y + j, &r, sizeof r);\n      }\n";
+    } else {
+      llvm::consumeError(vector.takeError());
+    }
+    text += call +
+            "[&](int64_t n0, int64_t nb) {\n    for (int64_t m = 0; m < " +
+            str(M) + "; ++m) {\n      float* y = out + m * " + str(N) +
+            " + n0;\n" + rows + "      int64_t j = 0;\n" + vecLoop +
+            "      for (; j < nb; ++j) {\n" + scalar->stmts +
+            "        y[j] = " + scalar->result + ";\n      }\n    }\n  });\n";
+  }
+  if (lnScale >= 0)
+    text += "  rt.pool.parallel_for(" + str(M) +
+            ", [&](int64_t lo, int64_t hi, int) {\n"
+            "    for (int64_t m = lo; m < hi; ++m)\n"
+            "      canao_rt::ukernel::layer_norm_row<vf>(out + m * " +
+            str(N) + ", " + str(N) + ", " + in(lnScale) + ", " + in(lnBias) +
+            ", " + floatLiteral(op.getLnEpsilon()->convertToFloat()) +
+            ");\n  });\n";
+  return text;
+}
+
+llvm::Expected<std::string>
+canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  const int64_t B = out[0], S = out[1], D = out[2], H = op.getNumHeads(),
+                dh = D / H;
+  const bool packed = op.getQkv().size() == 1;
+  const int64_t ld = packed ? 3 * D : D;
+  const int64_t MR = target.gemmRows, NR = target.gemmCols,
+                L = target.vectorBits / 32;
+  const int64_t Mp = (S + MR - 1) / MR * MR, Np = (S + NR - 1) / NR * NR,
+                Dp = (dh + NR - 1) / NR * NR;
+  std::string q = "in0", k = packed ? "in0 + " + str(D) : "in1",
+              v = packed ? "in0 + " + str(2 * D) : "in2";
+  int maskIndex = packed ? 1 : 3;
+  std::string mask;
+  if (op.getMask()) {
+    SmallVector<int64_t> st =
+        broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
+    mask = "        const float* mk = " + in(maskIndex) + " + b * " +
+           str(st[0]) + " + h * " + str(st[1]) + " + i * " + str(st[2]) +
+           ";\n        for (int64_t j = 0; j < " + str(S) +
+           "; ++j) row[j] += mk[j" + (st[3] == 1 ? "" : " * " + str(st[3])) +
+           "];\n";
+  }
+  const std::string kernel = "canao_rt::ukernel::" + target.gemmKernel();
+  const std::string mr = str(MR), nr = str(NR);
+  // Per (batch, head), split across threads, in the thread's scratch:
+  //   qa = pack_a(Q * scale)  [Mp x dh]    kp = panels of K^T [Np x dh]
+  //   sc = qa kp              [S x Np]     softmax over each row of sc
+  //   pa = pack_a(sc)         [Mp x S]     vp = panels of V   [Dp x S]
+  //   out = pa vp, stored straight into the head's columns.
+  // The B x H x S x S scores never leave the thread's cache.
+  std::string text = vecTypedef(target);
+  text +=
+      "  const float* Q = " + q + ";\n  const float* K = " + k +
+      ";\n  const float* V = " + v + ";\n  rt.pool.parallel_for(" + str(B * H) +
+      ", [&](int64_t lo, int64_t hi, int t) {\n"
+      "    float* qa = reinterpret_cast<float*>(rt.scratch(t));\n"
+      "    float* kp = qa + " +
+      str(Mp * dh) + ";\n    float* sc = kp + " + str(Np * dh) +
+      ";\n    float* pa = sc + " + str(S * Np) + ";\n    float* vp = pa + " +
+      str(Mp * S) +
+      ";\n"
+      "    for (int64_t bh = lo; bh < hi; ++bh) {\n"
+      "      const int64_t b = bh / " +
+      str(H) + ", h = bh % " + str(H) +
+      ";\n"
+      "      const int64_t base = b * " +
+      str(S * ld) + " + h * " + str(dh) +
+      ";\n"
+      "      canao_rt::ukernel::pack_a<" +
+      mr + ">(" + str(S) + ", " + str(dh) + ", Q + base, " + str(ld) + ", " +
+      floatLiteral(op.getScale().convertToFloat()) +
+      ", qa);\n"
+      "      canao_rt::ukernel::pack_bt<" +
+      nr + ">(" + str(dh) + ", " + str(S) + ", K + base, " + str(ld) +
+      ", kp);\n"
+      "      for (int64_t m0 = 0; m0 < " +
+      str(S) + "; m0 += " + mr +
+      ")\n"
+      "        for (int64_t p = 0; p < " +
+      str(Np / NR) + "; ++p)\n          " + kernel + "(std::min<int64_t>(" +
+      mr + ", " + str(S) + " - m0), " + str(dh) + ", qa + m0 * " + str(dh) +
+      ", kp + p * " + str(dh * NR) + ", sc + m0 * " + str(Np) + " + p * " + nr +
+      ", " + str(Np) +
+      ", nullptr, 0, nullptr);\n"
+      "      for (int64_t i = 0; i < " +
+      str(S) + "; ++i) {\n        float* row = sc + i * " + str(Np) + ";\n" +
+      mask + "        canao_rt::ukernel::softmax_row<vf>(row, " + str(S) +
+      ");\n      }\n"
+      "      canao_rt::ukernel::pack_a<" +
+      mr + ">(" + str(S) + ", " + str(S) + ", sc, " + str(Np) +
+      ", 1.0f, pa);\n"
+      "      canao_rt::ukernel::pack_b<" +
+      nr + ">(" + str(S) + ", " + str(dh) + ", V + base, " + str(ld) +
+      ", vp);\n"
+      "      float* o = out + b * " +
+      str(S * D) + " + h * " + str(dh) +
+      ";\n"
+      "      for (int64_t m0 = 0; m0 < " +
+      str(S) + "; m0 += " + mr +
+      ") {\n"
+      "        const int64_t mb = std::min<int64_t>(" +
+      mr + ", " + str(S) +
+      " - m0);\n"
+      "        for (int64_t p = 0; p < " +
+      str(Dp / NR) +
+      "; ++p) {\n"
+      "          const int64_t n0 = p * " +
+      nr + ", nb = std::min<int64_t>(" + nr + ", " + str(dh) +
+      " - n0);\n"
+      "          if (nb == " +
+      nr + ") {\n            " + kernel + "(mb, " + str(S) + ", pa + m0 * " +
+      str(S) + ", vp + p * " + str(S * NR) + ", o + m0 * " + str(D) +
+      " + n0, " + str(D) +
+      ", nullptr, 0, nullptr);\n"
+      "            continue;\n          }\n"
+      "          alignas(64) float tile[" +
+      str(MR * NR) + "];\n          " + kernel + "(mb, " + str(S) +
+      ", pa + m0 * " + str(S) + ", vp + p * " + str(S * NR) + ", tile, " + nr +
+      ", nullptr, 0, nullptr);\n"
+      "          for (int64_t r = 0; r < mb; ++r)\n"
+      "            for (int64_t c = 0; c < nb; ++c)\n"
+      "              o[(m0 + r) * " +
+      str(D) + " + n0 + c] = tile[r * " + nr +
+      " + c];\n"
+      "        }\n      }\n    }\n  });\n";
+  (void)L;
+  return text;
+}
+
+int64_t canao::kernelScratchBytes(Operation *op, const TargetDesc &target) {
+  auto att = dyn_cast<AttentionOp>(op);
+  if (!att)
+    return 0;
+  const int64_t mr = target.gemmRows, nr = target.gemmCols;
+  ArrayRef<int64_t> s = att.getType().getShape();
+  const int64_t S = s[1], dh = s[2] / att.getNumHeads();
+  const int64_t Mp = (S + mr - 1) / mr * mr, Np = (S + nr - 1) / nr * nr,
+                Dp = (dh + nr - 1) / nr * nr;
+  return (Mp * dh + Np * dh + S * Np + Mp * S + Dp * S) * 4;
+}
+
+int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
+  auto dense = dyn_cast<DenseOp>(op);
+  if (!dense)
+    return 0;
+  const int64_t M = numElements(shapeOf(dense.getResult()).drop_back());
+  const int64_t K = shapeOf(dense.getWeight())[0], mr = target.gemmRows;
+  return (M + mr - 1) / mr * mr * K * 4;
+}

@@ -1,0 +1,189 @@
+// canao runtime: f32 GEMM microkernels.
+//
+//   C[m x NR] = init + A[m x kc] * W[kc x NR],  m <= MR
+//
+// A is packed by pack_a() into [kc][MR] tiles (row r of the tile at
+// a[k * MR + r]), so the kernel reads one linear stream of broadcasts.
+// W is one NR-wide panel ([kc][NR]); canaoc packs weights into this layout
+// at compile time, attention packs K^T and V into it at run time.
+// The MR x NR accumulator tile lives in registers for the whole k loop: the
+// loops over it have constant bounds and are fully unrolled.
+//
+// `init` selects the starting accumulators: nullptr (zeros), a bias row
+// (init_ld == 0), or the previous partial sums in C (init == c,
+// init_ld == ldc) when the k dimension is split into kc blocks.
+// `prefetch`, when not null, is the same k range of the panel the caller
+// computes next; the kernel touches it one k row at a time so the next
+// panel streams in from L3/DRAM while this one computes.
+//
+// Named instances follow XNNPACK: f32_gemm_<MR>x<NR>_<isa>.
+#ifndef CANAO_UKERNELS_F32_GEMM_H
+#define CANAO_UKERNELS_F32_GEMM_H
+
+#include "canao/ukernels/isa.h"
+
+#include <cstdint>
+
+namespace canao_rt {
+namespace ukernel {
+
+// Packs rows [0, m) x cols [0, k) of row-major A (leading dimension lda),
+// times `scale`, into ceil(m / MR) tiles of [k][MR]; missing rows are 0.
+template <int MR>
+inline void pack_a(int64_t m, int64_t k, const float *a, int64_t lda,
+                   float scale, float *out) {
+  for (int64_t m0 = 0; m0 < m; m0 += MR, out += k * MR) {
+    const int64_t mb = m - m0 < MR ? m - m0 : MR;
+    for (int64_t r = 0; r < MR; ++r) {
+      const float *row = a + (m0 + r) * lda;
+      if (r < mb)
+        for (int64_t kk = 0; kk < k; ++kk)
+          out[kk * MR + r] = row[kk] * scale;
+      else
+        for (int64_t kk = 0; kk < k; ++kk)
+          out[kk * MR + r] = 0.0f;
+    }
+  }
+}
+
+// Packs rows [0, k) x cols [0, n) of row-major B (leading dimension ldb)
+// into ceil(n / NR) panels of [k][NR]; missing columns are 0.
+template <int NR>
+inline void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb,
+                   float *out) {
+  for (int64_t n0 = 0; n0 < n; n0 += NR, out += k * NR) {
+    const int64_t nb = n - n0 < NR ? n - n0 : NR;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float *row = b + kk * ldb + n0;
+      float *o = out + kk * NR;
+      for (int64_t c = 0; c < nb; ++c)
+        o[c] = row[c];
+      for (int64_t c = nb; c < NR; ++c)
+        o[c] = 0.0f;
+    }
+  }
+}
+
+// Packs the transpose: rows [0, n) x cols [0, k) of row-major B^T
+// (leading dimension ldb) as the panels of the k x n matrix B.
+template <int NR>
+inline void pack_bt(int64_t k, int64_t n, const float *bt, int64_t ldb,
+                    float *out) {
+  for (int64_t n0 = 0; n0 < n; n0 += NR, out += k * NR) {
+    const int64_t nb = n - n0 < NR ? n - n0 : NR;
+    for (int64_t c = 0; c < NR; ++c) {
+      const float *row = bt + (n0 + c) * ldb;
+      if (c < nb)
+        for (int64_t kk = 0; kk < k; ++kk)
+          out[kk * NR + c] = row[kk];
+      else
+        for (int64_t kk = 0; kk < k; ++kk)
+          out[kk * NR + c] = 0.0f;
+    }
+  }
+}
+
+template <class I, int MR, int NR> struct F32Gemm {
+  static constexpr int NV = NR / I::lanes;
+  static_assert(NR % I::lanes == 0, "NR must be a multiple of the lanes");
+  typedef typename I::V V;
+
+  template <int M, bool Prefetch>
+  static void tile(int64_t kc, const float *__restrict a,
+                   const float *__restrict w, float *c, int64_t ldc,
+                   const float *init, int64_t init_ld, const float *prefetch) {
+    V acc[M][NV];
+    if (init) {
+#pragma GCC unroll 16
+      for (int r = 0; r < M; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = I::load(init + r * init_ld + v * I::lanes);
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < M; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = I::zero();
+    }
+    // Unrolled so the pointer updates (which compete with FMAs for ports)
+    // are amortized over more FMAs.
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < kc; ++k) {
+      V b[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        b[v] = I::load(w + k * NR + v * I::lanes);
+      if (Prefetch) {
+#pragma GCC unroll 8
+        for (int l = 0; l < (NR * 4 + 63) / 64; ++l)
+          I::prefetch(prefetch + k * NR + l * 16);
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < M; ++r) {
+        const V x = I::set1(a[k * MR + r]);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = I::fma(x, b[v], acc[r][v]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        I::store(c + r * ldc + v * I::lanes, acc[r][v]);
+  }
+
+  template <int M>
+  static void dispatch(int64_t m, int64_t kc, const float *a, const float *w,
+                       float *c, int64_t ldc, const float *init,
+                       int64_t init_ld, const float *prefetch) {
+    if constexpr (M > 0) {
+      if (m == M) {
+        if (prefetch)
+          tile<M, true>(kc, a, w, c, ldc, init, init_ld, prefetch);
+        else
+          tile<M, false>(kc, a, w, c, ldc, init, init_ld, prefetch);
+      } else {
+        dispatch<M - 1>(m, kc, a, w, c, ldc, init, init_ld, prefetch);
+      }
+    }
+  }
+
+  // Rows 1..MR; the full tile is the first comparison.
+  static void run(int64_t m, int64_t kc, const float *a, const float *w,
+                  float *c, int64_t ldc, const float *init, int64_t init_ld,
+                  const float *prefetch) {
+    dispatch<MR>(m, kc, a, w, c, ldc, init, init_ld, prefetch);
+  }
+};
+
+#define CANAO_F32_GEMM_INSTANCE(MR, NR, ISA, TRAITS)                           \
+  __attribute__((noinline)) inline void f32_gemm_##MR##x##NR##_##ISA(          \
+      int64_t m, int64_t kc, const float *a, const float *w, float *c,         \
+      int64_t ldc, const float *init, int64_t init_ld,                         \
+      const float *prefetch) {                                                 \
+    F32Gemm<TRAITS, MR, NR>::run(m, kc, a, w, c, ldc, init, init_ld,           \
+                                 prefetch);                                    \
+  }
+
+// The instances the target table names (codegen/Target.cpp), plus the
+// neighbours `canaoc --tune` tries.
+CANAO_F32_GEMM_INSTANCE(4, 8, generic, isa::Generic)
+CANAO_F32_GEMM_INSTANCE(6, 8, generic, isa::Generic)
+#if defined(__AVX2__) && defined(__FMA__)
+CANAO_F32_GEMM_INSTANCE(6, 16, avx2, isa::Avx2)
+CANAO_F32_GEMM_INSTANCE(4, 24, avx2, isa::Avx2)
+#endif
+#if defined(__AVX512F__)
+CANAO_F32_GEMM_INSTANCE(12, 32, avx512, isa::Avx512)
+CANAO_F32_GEMM_INSTANCE(8, 32, avx512, isa::Avx512)
+CANAO_F32_GEMM_INSTANCE(6, 64, avx512, isa::Avx512)
+#endif
+
+#undef CANAO_F32_GEMM_INSTANCE
+
+} // namespace ukernel
+} // namespace canao_rt
+
+#endif // CANAO_UKERNELS_F32_GEMM_H

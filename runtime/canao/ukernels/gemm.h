@@ -1,0 +1,116 @@
+// canao runtime: the GEMM driver around a microkernel.
+//
+//   C[M x N] = epilogue(bias + A[M x K] * W[K x N])
+//
+// W arrives packed at compile time in NR-wide panels ([ceil(N/NR)][K][NR]).
+// The driver packs A once into MR-row tiles (in a workspace the memory
+// planner placed), then splits the panels statically across the pool.
+// For each kc block of K, per panel, every MR-row tile of A runs through
+// the microkernel (the W slice stays in L1/L2 across the tiles), and the
+// first tile prefetches the same slice of the thread's next panel. Once a
+// panel's M x NR column is final and still in cache, the epilogue runs on
+// it. Each output element is computed by one thread in one order, so the
+// result does not depend on the thread count.
+#ifndef CANAO_UKERNELS_GEMM_H
+#define CANAO_UKERNELS_GEMM_H
+
+#include "canao/threadpool.h"
+#include "canao/ukernels/f32_gemm.h"
+
+#include <cstdint>
+
+namespace canao_rt {
+namespace ukernel {
+
+typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, const float *w,
+                          float *c, int64_t ldc, const float *init,
+                          int64_t init_ld, const float *prefetch);
+
+struct GemmArgs {
+  int64_t M, N, K;
+  int64_t kc;     // k block; >= K means one block
+  const float *a; // row-major M x K, leading dimension lda
+  int64_t lda;
+  const float *w;    // panels
+  const float *bias; // N floats or null
+  float *c;          // row-major M x N, leading dimension ldc
+  int64_t ldc;
+  float *a_packed; // workspace: ceil(M/MR) * MR * K floats
+};
+
+inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
+  return (m + mr - 1) / mr * mr * k;
+}
+
+// `epilogue(n0, nb)` finishes columns [n0, n0 + nb) of all M rows.
+template <int MR, int NR, class Epilogue>
+void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
+          Epilogue &&epilogue) {
+  const int64_t M = g.M, N = g.N, K = g.K;
+  const int64_t kc = g.kc < K ? g.kc : K;
+  const int64_t tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR;
+  const int64_t Mp = tiles * MR;
+  // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
+  // contiguous, so one block of A (not all of it) is the L2 working set.
+  pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+    for (int64_t t = lo; t < hi; ++t)
+      for (int64_t k0 = 0; k0 < K; k0 += kc) {
+        const int64_t kb = K - k0 < kc ? K - k0 : kc, m0 = t * MR;
+        pack_a<MR>(M - m0 < MR ? M - m0 : MR, kb, g.a + m0 * g.lda + k0, g.lda,
+                   1.0f, g.a_packed + k0 * Mp + m0 * kb);
+      }
+  });
+  // k blocks outermost (GotoBLAS order): the packed A block stays in L2
+  // while every panel streams past it. The static split gives a thread the
+  // same panels in every block, so its C columns stay in its own cache.
+  for (int64_t k0 = 0; k0 < K; k0 += kc) {
+    const int64_t kb = K - k0 < kc ? K - k0 : kc;
+    const bool last = k0 + kb == K;
+    const float *ab = g.a_packed + k0 * Mp;
+    pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t p = lo; p < hi; ++p) {
+        const float *wp = g.w + p * K * NR;
+        const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
+        if (nb == NR) {
+          const float *next = p + 1 < hi ? wp + K * NR + k0 * NR : nullptr;
+          const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
+          for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+            float *c = g.c + m0 * g.ldc + n0;
+            kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc, k0 ? c : init,
+                   k0 ? g.ldc : 0, t == 0 ? next : nullptr);
+          }
+        } else if (last) {
+          // The last, narrow panel, all k blocks at once: a full-width
+          // tile on the stack, copied out.
+          alignas(64) float tile[MR * NR];
+          alignas(64) float bias[NR] = {};
+          for (int64_t j = 0; g.bias && j < nb; ++j)
+            bias[j] = g.bias[n0 + j];
+          for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+            for (int64_t j0 = 0; j0 < K; j0 += kc) {
+              const int64_t jb = K - j0 < kc ? K - j0 : kc;
+              kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR, tile,
+                     NR, j0 ? tile : bias, j0 ? NR : 0, nullptr);
+            }
+            for (int64_t r = 0; r < mb; ++r)
+              for (int64_t j = 0; j < nb; ++j)
+                g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
+          }
+        }
+        if (last)
+          epilogue(n0, nb);
+      }
+    });
+  }
+}
+
+struct NoEpilogue {
+  void operator()(int64_t, int64_t) const {}
+};
+
+} // namespace ukernel
+} // namespace canao_rt
+
+#endif // CANAO_UKERNELS_GEMM_H

@@ -1,0 +1,73 @@
+// canao runtime: one traits struct per instruction set.
+//
+// Microkernels are templates over these traits, so a new ISA (NEON is the
+// next one) is one more struct here and one more named instance per
+// microkernel, not a new kernel. Each struct gives the vector type, its
+// lane count and the handful of operations the kernels use.
+#ifndef CANAO_UKERNELS_ISA_H
+#define CANAO_UKERNELS_ISA_H
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace canao_rt {
+namespace isa {
+
+// Portable C++ with GCC/Clang vector extensions (128-bit: SSE on x86, NEON
+// or scalar elsewhere). Always available.
+struct Generic {
+  static constexpr const char *name = "generic";
+  static constexpr int lanes = 4;
+  typedef float V __attribute__((vector_size(16)));
+  static V load(const float *p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(float *p, V v) { std::memcpy(p, &v, sizeof v); }
+  static V set1(float x) { return V{x, x, x, x}; }
+  static V zero() { return V{}; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static void prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+};
+
+#if defined(__AVX2__) && defined(__FMA__)
+struct Avx2 {
+  static constexpr const char *name = "avx2";
+  static constexpr int lanes = 8;
+  typedef __m256 V;
+  static V load(const float *p) { return _mm256_loadu_ps(p); }
+  static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V zero() { return _mm256_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static void prefetch(const void *p) {
+    _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0);
+  }
+};
+#endif
+
+#if defined(__AVX512F__)
+struct Avx512 {
+  static constexpr const char *name = "avx512";
+  static constexpr int lanes = 16;
+  typedef __m512 V;
+  static V load(const float *p) { return _mm512_loadu_ps(p); }
+  static void store(float *p, V v) { _mm512_storeu_ps(p, v); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static void prefetch(const void *p) {
+    _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0);
+  }
+};
+#endif
+
+} // namespace isa
+} // namespace canao_rt
+
+#endif // CANAO_UKERNELS_ISA_H

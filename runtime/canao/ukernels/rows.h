@@ -1,0 +1,103 @@
+// canao runtime: row kernels (softmax, LayerNorm) over vector-extension
+// types.
+//
+// V is the generated code's vector type (16, 32 or 64 bytes of floats).
+// Whole vectors first, then a scalar tail; the order of every reduction is
+// fixed by n and V alone, so results do not depend on the thread count.
+#ifndef CANAO_UKERNELS_ROWS_H
+#define CANAO_UKERNELS_ROWS_H
+
+#include "canao/ukernels/vmath.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace canao_rt {
+namespace ukernel {
+
+template <class V> inline float hsum(V v) {
+  float s = 0.0f;
+  for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i)
+    s += v[i];
+  return s;
+}
+
+template <class V> inline float hmax(V v) {
+  float m = v[0];
+  for (unsigned i = 1; i < sizeof(V) / sizeof(float); ++i)
+    m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+template <class V> inline V loadv(const float *p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class V> inline void storev(float *p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// row[0, n) = softmax(row[0, n)), max-subtracted.
+template <class V> inline void softmax_row(float *row, int64_t n) {
+  constexpr int64_t L = sizeof(V) / sizeof(float);
+  int64_t j = 0;
+  V vm = vmath::splat<V>(-INFINITY);
+  for (; j + L <= n; j += L)
+    vm = vmath::vmax(vm, loadv<V>(row + j));
+  float mx = hmax(vm);
+  for (; j < n; ++j)
+    mx = row[j] > mx ? row[j] : mx;
+  V vs = vmath::splat<V>(0.0f);
+  for (j = 0; j + L <= n; j += L) {
+    const V e = vmath::exp(loadv<V>(row + j) - mx);
+    storev(row + j, e);
+    vs += e;
+  }
+  float sum = hsum(vs);
+  for (; j < n; ++j) {
+    row[j] = vmath::exp(vmath::splat<V>(row[j] - mx))[0];
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+  for (j = 0; j + L <= n; j += L)
+    storev(row + j, loadv<V>(row + j) * inv);
+  for (; j < n; ++j)
+    row[j] *= inv;
+}
+
+// y[0, n) = (y - mean) / sqrt(var + eps) * scale + bias.
+template <class V>
+inline void layer_norm_row(float *y, int64_t n, const float *scale,
+                           const float *bias, float eps) {
+  constexpr int64_t L = sizeof(V) / sizeof(float);
+  int64_t j = 0;
+  V vs = vmath::splat<V>(0.0f);
+  for (; j + L <= n; j += L)
+    vs += loadv<V>(y + j);
+  float sum = hsum(vs);
+  for (; j < n; ++j)
+    sum += y[j];
+  const float mean = sum / static_cast<float>(n);
+  V vv = vmath::splat<V>(0.0f);
+  for (j = 0; j + L <= n; j += L) {
+    const V d = loadv<V>(y + j) - mean;
+    vv += d * d;
+  }
+  float var = hsum(vv);
+  for (; j < n; ++j)
+    var += (y[j] - mean) * (y[j] - mean);
+  const float rstd = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
+  for (j = 0; j + L <= n; j += L)
+    storev(y + j, (loadv<V>(y + j) - mean) * rstd * loadv<V>(scale + j) +
+                      loadv<V>(bias + j));
+  for (; j < n; ++j)
+    y[j] = (y[j] - mean) * rstd * scale[j] + bias[j];
+}
+
+} // namespace ukernel
+} // namespace canao_rt
+
+#endif // CANAO_UKERNELS_ROWS_H

@@ -1,0 +1,99 @@
+// canao runtime: vectorized exp, erf and tanh for fused epilogues and
+// softmax.
+//
+// Templates over any GCC/Clang vector-extension float type (__m256 and
+// __m512 are such types too), so one definition serves every ISA. A scalar
+// std::erf in the GELU epilogue costs more than the GEMM it follows on
+// BERT's FFN; these are branch-free polynomials instead.
+//
+// Accuracy (tests/unit/VmathTest.cpp measures it against <cmath>):
+//   exp: relative error < 4e-7 on [-87, 88]; flushes to ~1e-38 below.
+//   erf: absolute error < 5e-7 (Abramowitz & Stegun 7.1.26 on |x|).
+//   tanh: absolute error < 3e-7.
+#ifndef CANAO_UKERNELS_VMATH_H
+#define CANAO_UKERNELS_VMATH_H
+
+#include <cstdint>
+#include <cstring>
+
+namespace canao_rt {
+namespace vmath {
+
+template <class V> struct IntOf {
+  typedef int32_t type __attribute__((vector_size(sizeof(V))));
+};
+
+template <class V> inline V splat(float x) {
+  V v;
+  for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i)
+    v[i] = x;
+  return v;
+}
+
+template <class V> inline V vmin(V a, V b) { return a < b ? a : b; }
+template <class V> inline V vmax(V a, V b) { return a > b ? a : b; }
+
+// e^x = 2^n * e^r, n = round(x / ln 2), |r| <= ln(2) / 2, e^r by its
+// degree-6 Taylor polynomial (error < 2e-7 relative on that interval).
+template <class V> inline V exp(V x) {
+  typedef typename IntOf<V>::type VI;
+  x = vmin(x, splat<V>(88.3762626647949f));
+  x = vmax(x, splat<V>(-87.336544750553f));
+  // Round to nearest by the 1.5 * 2^23 trick (no -ffast-math here).
+  const V magic = splat<V>(12582912.0f);
+  const V shifted = x * 1.44269504088896341f + magic;
+  const V n = shifted - magic;
+  V r = x - n * 0.693359375f;    // ln 2, high bits (exact product)
+  r = r - n * -2.12194440e-4f;   // ln 2, the rest
+  V p = splat<V>(1.0f / 720.0f); // 1/6!
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  // n sits in the low mantissa bits of `shifted` (0x4B400000 + n).
+  VI bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  bits = (bits - 0x4B400000 + 127) << 23;
+  V scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// erf(x) = sign(x) (1 - t (a1 + t (a2 + ... a5)) e^{-x^2}),
+// t = 1 / (1 + p |x|).
+template <class V> inline V erf(V x) {
+  const V ax = x < 0.0f ? -x : x;
+  const V t = 1.0f / (1.0f + 0.3275911f * ax);
+  V y = splat<V>(1.061405429f);
+  y = y * t - 1.453152027f;
+  y = y * t + 1.421413741f;
+  y = y * t - 0.284496736f;
+  y = y * t + 0.254829592f;
+  y = 1.0f - y * t * exp(-ax * ax);
+  return x < 0.0f ? -y : y;
+}
+
+// tanh(x) = sign(x) (1 - 2 / (e^{2|x|} + 1)); below 0.01 the odd Taylor
+// series x - x^3/3 + 2x^5/15 avoids the cancellation.
+template <class V> inline V tanh(V x) {
+  const V ax = x < 0.0f ? -x : x;
+  const V big = 1.0f - 2.0f / (exp(2.0f * ax) + 1.0f);
+  const V x2 = ax * ax;
+  const V small = ax * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f)));
+  const V y = ax < 0.01f ? small : big;
+  return x < 0.0f ? -y : y;
+}
+
+// Lane-wise fallbacks for what has no polynomial here.
+template <class V, class F> inline V map(V x, F f) {
+  for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i)
+    x[i] = f(x[i]);
+  return x;
+}
+
+} // namespace vmath
+} // namespace canao_rt
+
+#endif // CANAO_UKERNELS_VMATH_H
