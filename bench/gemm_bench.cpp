@@ -1,7 +1,8 @@
-//===- gemm_bench.cpp - the machine's fp32 peak and the GEMM microkernels
-//---===//
+//===- gemm_bench.cpp - fp32 peak and GEMM microkernels on this machine ---===//
 //
 //   canao-gemm-bench [--peak] [--kernel NAME] [--kc N] [--threads 1,2]
+//                    [--reps N]
+//   canao-gemm-bench --tune M:K:N[,M:K:N...] [--kc-list 256,512,768]
 //                    [--reps N]
 //
 // --peak: an FMA loop with independent accumulators on every participant of
@@ -11,7 +12,13 @@
 // generated models call) on BERT's shapes with M = 128, GFLOP/s and % of
 // the peak measured in the same run.
 //
-// Built with -march=native: it measures this machine, nothing else.
+// --tune: every kernel instance this build has x every k block, on the
+// given shapes at 1 thread; one line per candidate, machine-readable:
+//   candidate <kernel> <mr> <nr> <kc> <total ms over the shapes>
+// `canaoc --tune` embeds this file, builds it with the target's flags and
+// picks the fastest candidate.
+//
+// Built with -march=native here: it measures this machine, nothing else.
 //
 //===----------------------------------------------------------------------===//
 #include "canao/threadpool.h"
@@ -159,7 +166,8 @@ double run_gemm(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
   if (inst.mr == MR && inst.nr == NR)                                          \
     return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, reps);
   CASE(12, 32)
-  CASE(8, 32) CASE(6, 64) CASE(6, 16) CASE(4, 24) CASE(4, 8) CASE(6, 8)
+  CASE(8, 32)
+  CASE(6, 64) CASE(6, 16) CASE(4, 24) CASE(4, 8) CASE(6, 8)
 #undef CASE
       return 0;
 }
@@ -175,8 +183,55 @@ int usage() {
 
 } // namespace
 
+std::vector<int64_t> parse_list(const std::string &v, char sep) {
+  std::vector<int64_t> out;
+  for (size_t p = 0; p < v.size();) {
+    size_t q = v.find(sep, p);
+    out.push_back(std::atoll(v.substr(p, q - p).c_str()));
+    p = q == std::string::npos ? v.size() : q + 1;
+  }
+  return out;
+}
+
+// Total milliseconds of each candidate over `shapes` (M, K, N triples).
+int tune(const std::string &shapeList, const std::vector<int64_t> &kcs,
+         int reps) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (int64_t i = 0; i < 1 + static_cast<int64_t>(std::count(
+                                  shapeList.begin(), shapeList.end(), ','));
+       ++i) {
+    size_t b = 0;
+    for (int64_t j = 0; j < i; ++j)
+      b = shapeList.find(',', b) + 1;
+    std::vector<int64_t> s =
+        parse_list(shapeList.substr(b, shapeList.find(',', b) - b), ':');
+    if (s.size() != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
+      std::fprintf(stderr, "canao-gemm-bench: bad shape in '%s'\n",
+                   shapeList.c_str());
+      return 2;
+    }
+    shapes.push_back(s);
+  }
+  pin_caller();
+  ThreadPool pool;
+  for (const Instance &inst : instances())
+    for (int64_t kc : kcs) {
+      double ms = 0;
+      for (const auto &s : shapes) {
+        double gf = run_gemm(pool, inst, s[0], s[1], s[2], kc, reps);
+        ms += 2.0 * s[0] * s[1] * s[2] / gf / 1e6;
+      }
+      std::printf("candidate %s %d %d %lld %.4f\n", inst.name, inst.mr, inst.nr,
+                  static_cast<long long>(kc), ms);
+      std::fflush(stdout);
+    }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   bool peakOnly = false;
+  std::string tuneShapes;
+  std::vector<int64_t> kcList = {256, 512, 768};
   std::string kernel = instances().front().name;
   int64_t kc = 768;
   int reps = 30;
@@ -192,6 +247,10 @@ int main(int argc, char **argv) {
     };
     if (a == "--peak")
       peakOnly = true;
+    else if (a == "--tune")
+      tuneShapes = value();
+    else if (a == "--kc-list")
+      kcList = parse_list(value(), ',');
     else if (a == "--kernel")
       kernel = value();
     else if (a == "--kc")
@@ -215,6 +274,8 @@ int main(int argc, char **argv) {
       inst = &i;
   if (!inst || kc < 1)
     return usage();
+  if (!tuneShapes.empty())
+    return tune(tuneShapes, kcList, reps);
 
   pin_caller();
   ThreadPool pool;

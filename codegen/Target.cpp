@@ -7,7 +7,17 @@ const std::vector<TargetDesc> &canao::targets() {
   // L1/L2 are per core; 48 KiB / 2 MiB is the Sapphire Rapids class of the
   // dev machines, 32 KiB / 1 MiB a conservative x86 default.
   static const std::vector<TargetDesc> table = {
-      {"generic", "generic", 128, 16, 32 << 10, 1 << 20, {}, 4, 8, 512},
+      {"generic",
+       "generic",
+       128,
+       16,
+       32 << 10,
+       1 << 20,
+       {},
+       4,
+       8,
+       512,
+       {{4, 8}, {6, 8}}},
       {"x86-avx2",
        "avx2",
        256,
@@ -17,7 +27,8 @@ const std::vector<TargetDesc> &canao::targets() {
        {"-mavx2", "-mfma", "-mf16c"},
        6,
        16,
-       512},
+       512,
+       {{6, 16}, {4, 24}}},
       {"x86-avx512",
        "avx512",
        512,
@@ -28,7 +39,8 @@ const std::vector<TargetDesc> &canao::targets() {
         "-mfma", "-mprefer-vector-width=512"},
        12,
        32,
-       768},
+       768,
+       {{12, 32}, {8, 32}, {6, 64}}},
   };
   return table;
 }

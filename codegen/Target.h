@@ -32,6 +32,9 @@ struct TargetDesc {
   /// The runtime microkernel for this tile (canao/ukernels/f32_gemm.h):
   /// f32_gemm_<gemmRows>x<gemmCols>_<isa>.
   std::string gemmKernel() const;
+  /// The register tiles (rows, cols) the runtime has a microkernel for on
+  /// this ISA; `canaoc --tune` chooses among them.
+  std::vector<std::pair<int, int>> gemmTiles;
 };
 
 /// All targets, in the order --help lists them.

@@ -11,8 +11,10 @@
 #include "CppModelEmitter.h"
 #include "KernelPlan.h"
 #include "Target.h"
+#include "Tuner.h"
 #include "onnx/OnnxImporter.h"
 #include "passes/Pipeline.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include "Canao/CanaoDialect.h"
 #include "Canao/CanaoOps.h"
@@ -44,6 +46,11 @@ const std::pair<const char *, const char *> kRuntimeFiles[] = {
 #include "RuntimeFiles.inc"
 };
 
+// bench/gemm_bench.cpp, which --tune builds and runs.
+const char *const kGemmBenchSource =
+#include "GemmBenchSource.inc"
+    ;
+
 const char *kUsage =
     "usage: canaoc MODEL.onnx -o OUTDIR [options]\n"
     "\n"
@@ -63,6 +70,12 @@ const char *kUsage =
     "  --target NAME           generic (portable C++, default), x86-avx2,\n"
     "                          x86-avx512, or host (the best this machine "
     "runs)\n"
+    "  --tune FILE             time the target's GEMM microkernels and k\n"
+    "                          blocks on this machine with the model's shapes\n"
+    "                          (needs a C++ compiler, $CXX or c++), write the\n"
+    "                          fastest to FILE and compile with it\n"
+    "  --tuning FILE           compile with a tuning file from --tune\n"
+    "                          (output is deterministic given the file)\n"
     "  --embed-weights         put the weights in the library as a C++ array\n"
     "                          instead of NAME.weights\n"
     "  --report[=json]         print kernels, arena and weight sizes\n"
@@ -77,6 +90,7 @@ struct Options {
   std::map<std::string, std::vector<int64_t>> shapes;
   std::set<std::string> disabledPasses;
   std::string target = "generic";
+  std::string tuneOut, tuningIn;
   bool embedWeights = false, quiet = false, verbose = false;
 };
 
@@ -191,6 +205,13 @@ int parseArgs(int argc, char **argv, Options &o) {
         return error("unknown target '" + o.target + "' (targets: " + list +
                      ")");
       }
+    } else if (a == "--tune" || a == "--tuning") {
+      const char *v = value(a.c_str());
+      if (!v)
+        return error(err);
+      (a == "--tune" ? o.tuneOut : o.tuningIn) = v;
+      if (!o.tuneOut.empty() && !o.tuningIn.empty())
+        return error("give --tune or --tuning, not both");
     } else if (a == "--embed-weights") {
       o.embedWeights = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -460,7 +481,32 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  const TargetDesc *target = lookupTarget(o.target);
+  TargetDesc tuned = *lookupTarget(o.target);
+  if (!o.tuneOut.empty()) {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto &[path, text] : kRuntimeFiles)
+      files.push_back({path, text});
+    auto t = tuneGemm(tuned, gemmShapes(**module), files, kGemmBenchSource,
+                      [&](const std::string &s) { progress.step(s); });
+    if (!t)
+      return error(llvm::toString(t.takeError()));
+    std::string json = tuningToJson(*t);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(o.tuneOut, ec);
+    if (ec || !(os << json, os.close(), !os.has_error()))
+      return error("cannot write tuning file '" + o.tuneOut + "'");
+    progress.step("tuning: chose " + t->chosen.kernel + ", kc " +
+                  std::to_string(t->chosen.depth) + " (" +
+                  llvm::formatv("{0:f3}", t->chosen.ms).str() +
+                  " ms for the model's GEMMs); wrote " + o.tuneOut);
+    tuned = applyTuning(tuned, *t);
+  } else if (!o.tuningIn.empty()) {
+    auto t = readTuning(o.tuningIn, tuned);
+    if (!t)
+      return error(llvm::toString(t.takeError()));
+    tuned = applyTuning(tuned, *t);
+  }
+  const TargetDesc *target = &tuned;
   auto plan = buildKernelPlan(**module, target);
   if (!plan)
     return error(llvm::toString(plan.takeError()));
@@ -474,7 +520,7 @@ int main(int argc, char **argv) {
   emitOptions.modelFile = llvm::sys::path::filename(o.model).str();
   emitOptions.compilerVersion = CANAO_VERSION;
   emitOptions.embedWeights = o.embedWeights;
-  emitOptions.target = lookupTarget(o.target);
+  emitOptions.target = target;
   if (o.target == "host" && !o.quiet)
     llvm::errs() << "canaoc: note: target host is " << emitOptions.target->name
                  << "\n";
@@ -484,7 +530,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < plan->inputNames.size(); ++i)
     shapes += (i ? ", " : "") + plan->inputNames[i] + "=" +
               describeShape(plan->inputTypes[i].getShape());
-  emitOptions.summary = "target " + lookupTarget(o.target)->name +
+  emitOptions.summary = "target " + target->name + " (" + target->gemmKernel() +
+                        ", kc " + std::to_string(target->gemmDepth) + ")" +
                         "; inputs: " + shapes + "; " +
                         std::to_string(plan->kernels.size()) + " kernels";
   auto files = emitCppModel(*plan, emitOptions);

@@ -1,0 +1,213 @@
+//===- Tuner.cpp - measured choice of the GEMM tile for this host ---------===//
+#include "Tuner.h"
+
+#include "Canao/CanaoOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <set>
+
+using namespace canao;
+
+static llvm::Error fail(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+std::vector<std::array<int64_t, 3>> canao::gemmShapes(mlir::ModuleOp module) {
+  std::vector<std::array<int64_t, 3>> out;
+  std::set<std::array<int64_t, 3>> seen;
+  module.walk([&](DenseOp op) {
+    auto shape = op.getResult().getType().getShape();
+    int64_t m = 1;
+    for (int64_t d : shape.drop_back())
+      m *= d;
+    std::array<int64_t, 3> s = {m, op.getWeight().getType().getDimSize(0),
+                                shape.back()};
+    if (seen.insert(s).second)
+      out.push_back(s);
+  });
+  return out;
+}
+
+static std::string shapeName(const std::array<int64_t, 3> &s) {
+  return std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" +
+         std::to_string(s[2]);
+}
+
+static bool writeFile(const std::string &path, llvm::StringRef text) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return false;
+  os << text;
+  return !os.has_error();
+}
+
+llvm::Expected<Tuning>
+canao::tuneGemm(const TargetDesc &target,
+                const std::vector<std::array<int64_t, 3>> &shapes,
+                const std::vector<std::pair<std::string, std::string>> &files,
+                const std::string &benchSource,
+                const std::function<void(const std::string &)> &step) {
+  if (shapes.empty())
+    return fail("--tune: the model has no dense layers to tune");
+  const char *cxxEnv = std::getenv("CXX");
+  auto cxx = llvm::sys::findProgramByName(cxxEnv && *cxxEnv ? cxxEnv : "c++");
+  if (!cxx)
+    return fail("--tune needs a C++ compiler on this machine (set CXX): " +
+                cxx.getError().message());
+  llvm::SmallString<128> dir;
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("canao-tune", dir))
+    return fail("--tune: cannot create a temporary directory: " + ec.message());
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { llvm::sys::fs::remove_directories(dir); }
+  } cleanup{dir.str().str()};
+  for (const auto &[rel, text] : files) {
+    std::string p = (dir + "/runtime/" + rel).str();
+    llvm::sys::fs::create_directories(llvm::sys::path::parent_path(p));
+    if (!writeFile(p, text))
+      return fail("--tune: cannot write " + p);
+  }
+  std::string src = (dir + "/gemm_bench.cpp").str(),
+              exe = (dir + "/gemm_bench").str(), out = (dir + "/out.txt").str(),
+              err = (dir + "/err.txt").str();
+  if (!writeFile(src, benchSource))
+    return fail("--tune: cannot write " + src);
+
+  std::vector<std::string> args = {*cxx, "-O3", "-std=c++17", "-pthread"};
+  for (const std::string &f : target.cxxFlags)
+    args.push_back(f);
+  args.insert(args.end(), {"-I", (dir + "/runtime").str(), src, "-o", exe});
+  std::vector<llvm::StringRef> argv(args.begin(), args.end());
+  step("tuning: building the GEMM benchmark with " + *cxx);
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(out), llvm::StringRef(err)};
+  if (llvm::sys::ExecuteAndWait(*cxx, argv, std::nullopt, redirects) != 0) {
+    auto log = llvm::MemoryBuffer::getFile(err);
+    return fail("--tune: building the benchmark failed" +
+                (log ? ": " + (*log)->getBuffer().take_front(300).str()
+                     : std::string()));
+  }
+
+  std::string shapeList, kcs = "256,512," + std::to_string(target.gemmDepth);
+  if (target.gemmDepth == 256 || target.gemmDepth == 512)
+    kcs = "256,512,768";
+  for (const auto &s : shapes)
+    shapeList += (shapeList.empty() ? "" : ",") + std::to_string(s[0]) + ":" +
+                 std::to_string(s[1]) + ":" + std::to_string(s[2]);
+  std::vector<llvm::StringRef> run = {exe, "--tune", shapeList, "--kc-list",
+                                      kcs, "--reps", "9"};
+  step("tuning: timing the " + target.isa + " microkernels x k blocks {" + kcs +
+       "} on " + std::to_string(shapes.size()) + " GEMM shapes");
+  if (llvm::sys::ExecuteAndWait(exe, run, std::nullopt, redirects) != 0)
+    return fail("--tune: the benchmark failed (does this machine run " +
+                target.name + " code?)");
+  auto text = llvm::MemoryBuffer::getFile(out);
+  if (!text)
+    return fail("--tune: the benchmark wrote no results");
+
+  Tuning t;
+  t.target = target.name;
+  for (const auto &s : shapes)
+    t.shapes.push_back(shapeName(s));
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*text)->getBuffer().split(lines, '\n', -1, false);
+  const std::string suffix = "_" + target.isa;
+  for (llvm::StringRef line : lines) {
+    llvm::SmallVector<llvm::StringRef> f;
+    line.split(f, ' ');
+    if (f.size() != 6 || f[0] != "candidate" || !f[1].ends_with(suffix))
+      continue;
+    TuningCandidate c;
+    c.kernel = f[1].str();
+    if (f[2].getAsInteger(10, c.rows) || f[3].getAsInteger(10, c.cols) ||
+        f[4].getAsInteger(10, c.depth) || f[5].getAsDouble(c.ms))
+      return fail("--tune: cannot parse benchmark output '" + line + "'");
+    t.candidates.push_back(c);
+    if (t.chosen.kernel.empty() || c.ms < t.chosen.ms)
+      t.chosen = c;
+  }
+  if (t.chosen.kernel.empty())
+    return fail("--tune: the benchmark measured no " + target.isa +
+                " microkernel");
+  return t;
+}
+
+std::string canao::tuningToJson(const Tuning &t) {
+  llvm::json::Array shapes, candidates;
+  for (const std::string &s : t.shapes)
+    shapes.push_back(s);
+  auto kernel = [](const TuningCandidate &c) {
+    return llvm::json::Object{{"kernel", c.kernel},
+                              {"mr", c.rows},
+                              {"nr", c.cols},
+                              {"kc", c.depth},
+                              {"ms", std::round(c.ms * 1000) / 1000}};
+  };
+  for (const TuningCandidate &c : t.candidates)
+    candidates.push_back(kernel(c));
+  llvm::json::Object root{{"canao_tuning", 1},
+                          {"target", t.target},
+                          {"gemm", kernel(t.chosen)},
+                          {"shapes", std::move(shapes)},
+                          {"candidates", std::move(candidates)}};
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  return s;
+}
+
+llvm::Expected<Tuning> canao::readTuning(const std::string &path,
+                                         const TargetDesc &target) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return fail("cannot read tuning file '" + path +
+                "': " + buf.getError().message());
+  auto json = llvm::json::parse((*buf)->getBuffer());
+  if (!json)
+    return fail("tuning file '" + path +
+                "' is not JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *gemm = root ? root->getObject("gemm") : nullptr;
+  if (!root || root->getInteger("canao_tuning") != 1 || !gemm)
+    return fail("'" + path + "' is not a canao tuning file (version 1)");
+  Tuning t;
+  t.target = root->getString("target").value_or("").str();
+  if (t.target != target.name)
+    return fail("tuning file '" + path + "' is for target '" + t.target +
+                "', not '" + target.name + "'");
+  auto mr = gemm->getInteger("mr"), nr = gemm->getInteger("nr"),
+       kc = gemm->getInteger("kc");
+  if (!mr || !nr || !kc || *kc < 1 || *kc > (1 << 20))
+    return fail("tuning file '" + path + "': gemm needs integer mr, nr, kc");
+  bool known = false;
+  for (auto [r, c] : target.gemmTiles)
+    known |= r == *mr && c == *nr;
+  if (!known)
+    return fail("tuning file '" + path + "': no " + target.isa +
+                " microkernel has a " + std::to_string(*mr) + "x" +
+                std::to_string(*nr) + " tile");
+  t.chosen.rows = *mr;
+  t.chosen.cols = *nr;
+  t.chosen.depth = *kc;
+  t.chosen.kernel = gemm->getString("kernel").value_or("").str();
+  return t;
+}
+
+TargetDesc canao::applyTuning(const TargetDesc &target, const Tuning &t) {
+  TargetDesc out = target;
+  out.gemmRows = t.chosen.rows;
+  out.gemmCols = t.chosen.cols;
+  out.gemmDepth = t.chosen.depth;
+  return out;
+}
