@@ -12,9 +12,11 @@
 // `init` selects the starting accumulators: nullptr (zeros), a bias row
 // (init_ld == 0), or the previous partial sums in C (init == c,
 // init_ld == ldc) when the k dimension is split into kc blocks.
-// `prefetch`, when not null, is the same k range of the panel the caller
-// computes next; the kernel touches it one k row at a time so the next
-// panel streams in from L3/DRAM while this one computes.
+// `prefetch`, when not null, is a part of the panel the caller computes
+// next: the kernel touches its row k >> pf_shift at step k, so the caller
+// can spread one panel's prefetches over 2^pf_shift tiles and the next
+// panel streams in from L3/DRAM at a rate memory sustains, hidden behind
+// the FMAs of this one.
 //
 // Named instances follow XNNPACK: f32_gemm_<MR>x<NR>_<isa>.
 #ifndef CANAO_UKERNELS_F32_GEMM_H
@@ -91,7 +93,8 @@ template <class I, int MR, int NR> struct F32Gemm {
   template <int M, bool Prefetch>
   static void tile(int64_t kc, const float *__restrict a,
                    const float *__restrict w, float *c, int64_t ldc,
-                   const float *init, int64_t init_ld, const float *prefetch) {
+                   const float *init, int64_t init_ld, const float *prefetch,
+                   int pf_shift) {
     V acc[M][NV];
     if (init) {
 #pragma GCC unroll 16
@@ -117,7 +120,7 @@ template <class I, int MR, int NR> struct F32Gemm {
       if (Prefetch) {
 #pragma GCC unroll 8
         for (int l = 0; l < (NR * 4 + 63) / 64; ++l)
-          I::prefetch(prefetch + k * NR + l * 16);
+          I::prefetch(prefetch + (k >> pf_shift) * NR + l * 16);
       }
 #pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
@@ -137,15 +140,15 @@ template <class I, int MR, int NR> struct F32Gemm {
   template <int M>
   static void dispatch(int64_t m, int64_t kc, const float *a, const float *w,
                        float *c, int64_t ldc, const float *init,
-                       int64_t init_ld, const float *prefetch) {
+                       int64_t init_ld, const float *prefetch, int pf_shift) {
     if constexpr (M > 0) {
       if (m == M) {
         if (prefetch)
-          tile<M, true>(kc, a, w, c, ldc, init, init_ld, prefetch);
+          tile<M, true>(kc, a, w, c, ldc, init, init_ld, prefetch, pf_shift);
         else
-          tile<M, false>(kc, a, w, c, ldc, init, init_ld, prefetch);
+          tile<M, false>(kc, a, w, c, ldc, init, init_ld, prefetch, 0);
       } else {
-        dispatch<M - 1>(m, kc, a, w, c, ldc, init, init_ld, prefetch);
+        dispatch<M - 1>(m, kc, a, w, c, ldc, init, init_ld, prefetch, pf_shift);
       }
     }
   }
@@ -153,18 +156,18 @@ template <class I, int MR, int NR> struct F32Gemm {
   // Rows 1..MR; the full tile is the first comparison.
   static void run(int64_t m, int64_t kc, const float *a, const float *w,
                   float *c, int64_t ldc, const float *init, int64_t init_ld,
-                  const float *prefetch) {
-    dispatch<MR>(m, kc, a, w, c, ldc, init, init_ld, prefetch);
+                  const float *prefetch, int pf_shift) {
+    dispatch<MR>(m, kc, a, w, c, ldc, init, init_ld, prefetch, pf_shift);
   }
 };
 
 #define CANAO_F32_GEMM_INSTANCE(MR, NR, ISA, TRAITS)                           \
   __attribute__((noinline)) inline void f32_gemm_##MR##x##NR##_##ISA(          \
       int64_t m, int64_t kc, const float *a, const float *w, float *c,         \
-      int64_t ldc, const float *init, int64_t init_ld,                         \
-      const float *prefetch) {                                                 \
-    F32Gemm<TRAITS, MR, NR>::run(m, kc, a, w, c, ldc, init, init_ld,           \
-                                 prefetch);                                    \
+      int64_t ldc, const float *init, int64_t init_ld, const float *prefetch,  \
+      int pf_shift = 0) {                                                      \
+    F32Gemm<TRAITS, MR, NR>::run(m, kc, a, w, c, ldc, init, init_ld, prefetch, \
+                                 pf_shift);                                    \
   }
 
 // The instances the target table names (codegen/Target.cpp), plus the

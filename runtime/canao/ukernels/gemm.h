@@ -24,7 +24,7 @@ namespace ukernel {
 
 typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, const float *w,
                           float *c, int64_t ldc, const float *init,
-                          int64_t init_ld, const float *prefetch);
+                          int64_t init_ld, const float *prefetch, int pf_shift);
 
 struct GemmArgs {
   int64_t M, N, K;
@@ -50,6 +50,11 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
   const int64_t kc = g.kc < K ? g.kc : K;
   const int64_t tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR;
   const int64_t Mp = tiles * MR;
+  // The next panel's prefetches are spread over the first 2^shift tiles
+  // (at most 8): one row per 2^shift k steps each.
+  int shift = 0;
+  while (shift < 3 && (int64_t(2) << shift) <= tiles)
+    ++shift;
   // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
   // contiguous, so one block of A (not all of it) is the L2 working set.
   pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
@@ -73,12 +78,14 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
         const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
         if (nb == NR) {
           const float *next = p + 1 < hi ? wp + K * NR + k0 * NR : nullptr;
+          const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
           const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
           for (int64_t t = 0; t < tiles; ++t) {
             const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
             float *c = g.c + m0 * g.ldc + n0;
+            const bool pf = next && t < (int64_t(1) << shift);
             kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc, k0 ? c : init,
-                   k0 ? g.ldc : 0, t == 0 ? next : nullptr);
+                   k0 ? g.ldc : 0, pf ? next + t * chunk : nullptr, shift);
           }
         } else if (last) {
           // The last, narrow panel, all k blocks at once: a full-width
@@ -92,7 +99,7 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
             for (int64_t j0 = 0; j0 < K; j0 += kc) {
               const int64_t jb = K - j0 < kc ? K - j0 : kc;
               kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR, tile,
-                     NR, j0 ? tile : bias, j0 ? NR : 0, nullptr);
+                     NR, j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
             }
             for (int64_t r = 0; r < mb; ++r)
               for (int64_t j = 0; j < nb; ++j)
