@@ -17,8 +17,9 @@ canao (canaoc --target, m_run --bench RUNS --threads T) run ROUNDS
 interleaved rounds of RUNS runs each, alternating the order; reported values
 are medians of round medians.  RUNS defaults to 20 (5 for bert-base).
 
-The fp32 peak comes from --peak-cmd (lines peak_gflops_1t=X, peak_gflops_2t=Y),
-measured before the first model and after each one; the median is used.  If
+Peaks come from --peak-cmd (lines peak_gflops_Tt=X: an FMA loop;
+kernel_gflops_Tt=Y: the GEMM microkernel with its operands in L1),
+measured before the first model and after each one; medians are used.  If
 that executable is missing, "% of peak" is n/a.  % of peak = canao GFLOP/s /
 (the T-thread peak if measured, else T x the 1-thread peak).  FLOPs are
 canaoc --report=json "flops".
@@ -103,8 +104,9 @@ def measure_peak(cmd):
     if r.returncode:
         log(f"peak command failed ({r.returncode}): {r.stderr.strip()}")
         return {}
-    return {int(t): float(v) for t, v in
-            re.findall(r"peak_gflops_(\d+)t=([0-9.eE+-]+)", r.stdout)}
+    return {(kind, int(t)): float(v) for kind, t, v in
+            re.findall(r"^(peak|kernel)_gflops_(\d+)t=([0-9.eE+-]+)",
+                       r.stdout, re.M)}
 
 
 def compile_model(fx, name, a):
@@ -176,7 +178,9 @@ def cpu_model():
 
 def markdown(rows, peak, a, runs, cmdline):
     """rows: (model, T, ort_ms, canao_ms, flops); runs: runs per round."""
-    peaks = (", ".join(f"{t}t {v:.1f} GFLOP/s" for t, v in sorted(peak.items()))
+    names = {"peak": "FMA loop", "kernel": "GEMM microkernel in L1"}
+    peaks = ("; ".join(f"{names[k]} {t}t {v:.1f} GFLOP/s"
+                       for (k, t), v in sorted(peak.items()))
              or "not measured")
     lines = [f"{datetime.date.today().isoformat()}; {cpu_model()}; "
              f"ONNX Runtime {ort.__version__}; canaoc --target {a.target}; "
@@ -184,14 +188,18 @@ def markdown(rows, peak, a, runs, cmdline):
              f"fp32 peak: {peaks}", "",
              f"Command: `{cmdline}`", "",
              "| model | threads | ORT ms | canao ms | canao/ORT | "
-             "canao GFLOP/s | % of peak |",
-             "|---|---|---|---|---|---|---|"]
+             "canao GFLOP/s | % of FMA peak | % of kernel peak |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def pct(kind, t, gf):
+        p = peak.get((kind, t)) or (t * peak[(kind, 1)]
+                                    if (kind, 1) in peak else None)
+        return f"{100 * gf / p:.1f}%" if p else "n/a"
     for m, t, o, c, flops in rows:
         gf = flops / c / 1e6
-        p = peak.get(t) or (t * peak[1] if 1 in peak else None)
-        pct = f"{100 * gf / p:.1f}%" if p else "n/a"
         lines.append(f"| {m} | {t} | {o:.2f} | {c:.2f} | {c / o:.2f} | "
-                     f"{gf:.1f} | {pct} |")
+                     f"{gf:.1f} | {pct('peak', t, gf)} | "
+                     f"{pct('kernel', t, gf)} |")
     return "\n".join(lines) + "\n"
 
 

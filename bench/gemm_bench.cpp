@@ -7,7 +7,9 @@
 //
 // --peak: an FMA loop with independent accumulators on every participant of
 // the runtime's thread pool (workers pinned, the caller pinned here too);
-// prints `peak_gflops_1t=` and `peak_gflops_2t=` (medians of 15 trials).
+// prints `peak_gflops_1t=` and `peak_gflops_2t=` (medians of 15 trials),
+// and `kernel_gflops_Nt=`: the microkernel alone with A and W in L1, the
+// most a GEMM built on it can reach.
 // Without --peak: the runtime GEMM driver (canao/ukernels/gemm.h, the code
 // generated models call) on BERT's shapes with M = 128, GFLOP/s and % of
 // the peak measured in the same run.
@@ -127,6 +129,28 @@ double peak_gflops(ThreadPool &pool, int threads) {
   return median(trials);
 }
 
+// The microkernel alone with A and W in L1 (kc 256: 12 KB of A, 32 KB of
+// W for 12x32): the most a GEMM built on it can reach on this machine.
+double kernel_peak_gflops(ThreadPool &pool, const Instance &inst, int threads) {
+  pool.resize(threads);
+  const int64_t kc = 256, reps = 20000;
+  std::vector<double> trials;
+  for (int trial = 0; trial < 9; ++trial) {
+    auto t0 = Clock::now();
+    pool.parallel_for(threads, [&](int64_t lo, int64_t hi, int) {
+      std::vector<float> a(kc * inst.mr, 0.5f), w(kc * inst.nr, 0.25f),
+          c(inst.mr * inst.nr);
+      for (int64_t i = lo; i < hi; ++i)
+        for (int64_t r = 0; r < reps; ++r)
+          inst.fn(inst.mr, kc, a.data(), w.data(), c.data(), inst.nr, nullptr,
+                  0, nullptr, 0);
+    });
+    double s = seconds(t0, Clock::now());
+    trials.push_back(2.0 * inst.mr * inst.nr * kc * reps * threads / s / 1e9);
+  }
+  return median(trials);
+}
+
 template <int MR, int NR>
 double gemm_gflops(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
                    int64_t N, int64_t kc, int reps) {
@@ -167,7 +191,8 @@ double run_gemm(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
     return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, reps);
   CASE(12, 32)
   CASE(8, 32)
-  CASE(6, 64) CASE(6, 16) CASE(4, 24) CASE(4, 8) CASE(6, 8)
+  CASE(6, 64)
+  CASE(6, 16) CASE(4, 24) CASE(4, 8) CASE(6, 8)
 #undef CASE
       return 0;
 }
@@ -283,6 +308,8 @@ int main(int argc, char **argv) {
   for (int t : threads) {
     peak.push_back(peak_gflops(pool, t));
     std::printf("peak_gflops_%dt=%.1f\n", t, peak.back());
+    std::printf("kernel_gflops_%dt=%.1f (%s in L1)\n", t,
+                kernel_peak_gflops(pool, *inst, t), inst->name);
   }
   if (peakOnly)
     return 0;

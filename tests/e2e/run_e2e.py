@@ -134,6 +134,42 @@ def each_pass_disabled(args, fixture, meta, work):
         check(f"--disable-pass={name} matches ref_torch", ok, text)
 
 
+def tuning_checks(args, fixture, meta, out, work):
+    """--tuning reproduces the --tune output; bad files are one-line errors."""
+    tuning = work / "tuning.json"
+    data = json.loads(tuning.read_text()) if tuning.exists() else {}
+    check("--tune wrote a tuning file",
+          bool("gemm" in data and data.get("candidates")),
+          f"chose {data.get('gemm')}")
+    again = work / "out_tuning"
+    shutil.rmtree(again, ignore_errors=True)
+    r, _, _ = compile_model(args, fixture, again, meta["shape_args"],
+                            ["--tuning", tuning])
+    same = r.returncode == 0 and _files(out) == _files(again) and all(
+        filecmp.cmp(out / f, again / f, shallow=False) for f in _files(out))
+    check("--tuning FILE gives the bytes --tune wrote", same,
+          r.stderr.strip())
+    bad = {
+        "not JSON": "{",
+        "not a tuning file": "[1, 2]",
+        "another target": json.dumps({**data, "target": "no-such-target"}),
+        "an unknown tile": json.dumps(
+            {**data, "gemm": {**data.get("gemm", {}), "mr": 99}}),
+    }
+    for what, text in bad.items():
+        f = work / "bad_tuning.json"
+        f.write_text(text)
+        dest = work / "out_bad_tuning"
+        shutil.rmtree(dest, ignore_errors=True)
+        r, _, _ = compile_model(args, fixture, dest, meta["shape_args"],
+                                ["--tuning", f])
+        lines = r.stderr.strip().splitlines()
+        check(f"tuning file with {what} is rejected",
+              r.returncode != 0 and len(lines) == 1
+              and lines[0].startswith("canaoc: error:") and not dest.exists(),
+              r.stderr.strip())
+
+
 def compile_model(args, fixture, out, shape_args, extra=()):
     """Runs canaoc; returns (completed process, wall seconds, peak RSS MB)."""
     model = fixture / "model.onnx"
@@ -145,7 +181,7 @@ def compile_model(args, fixture, out, shape_args, extra=()):
         cmd.append("--embed-weights")
     if args.target:
         cmd += ["--target", args.target]
-    cmd += list(extra)
+    cmd += [str(x) for x in extra]
     for s in shape_args:
         cmd += ["--shape", s]
     with tempfile.TemporaryFile("w+") as err:
@@ -239,6 +275,9 @@ def main():
                    help="compile a copy with the weights in external data")
     p.add_argument("--embed-weights", action="store_true",
                    help="compile with --embed-weights (no .weights file)")
+    p.add_argument("--tune", action="store_true",
+                   help="compile with --tune FILE; --tuning FILE must give "
+                   "the same bytes; bad tuning files must be rejected")
     p.add_argument("--max-compile-seconds", type=float, default=0)
     p.add_argument("--max-compile-rss-mb", type=float, default=0)
     p.add_argument("fixture_args", nargs="*")
@@ -249,8 +288,9 @@ def main():
     if make_fixture(args, fixture):
         meta = json.loads((fixture / "meta.json").read_text())
         out, bdir, res = work / "out", work / "build", work / "result"
+        tune = ["--tune", work / "tuning.json"] if args.tune else []
         r, seconds, rss = compile_model(args, fixture, out,
-                                        meta["shape_args"])
+                                        meta["shape_args"], tune)
         if check("canaoc", r.returncode == 0,
                  f"{seconds:.1f}s, peak RSS {rss:.0f} MB"
                  if r.returncode == 0 else r.stderr.strip()[-800:]):
@@ -269,6 +309,8 @@ def main():
                            for f in _files(out)) and _files(out) == _files(again)
                 check("byte-identical output on recompile", same,
                       "" if same else str(cmp.diff_files))
+            if args.tune:
+                tuning_checks(args, fixture, meta, out, work)
             t0 = time.time()
             r = build(out, bdir)
             if check("cmake build", r.returncode == 0,

@@ -38,8 +38,9 @@ template <class V> inline V vmax(V a, V b) { return a > b ? a : b; }
 template <class V> inline V exp(V x) {
   typedef typename IntOf<V>::type VI;
   const V in = x;
-  x = vmin(x, splat<V>(88.3762626647949f));
-  x = vmax(x, splat<V>(-87.336544750553f));
+  // Clamped so that NaN passes through (comparisons with NaN are false).
+  x = x > 88.3762626647949f ? splat<V>(88.3762626647949f) : x;
+  x = x < -87.336544750553f ? splat<V>(-87.336544750553f) : x;
   // Round to nearest by the 1.5 * 2^23 trick (no -ffast-math here).
   const V magic = splat<V>(12582912.0f);
   const V shifted = x * 1.44269504088896341f + magic;
