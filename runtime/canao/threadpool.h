@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 #ifdef __linux__
 #include <pthread.h>
@@ -94,10 +95,11 @@ public:
       f(int64_t(0), count, 0);
       return;
     }
+    using Fn = std::remove_reference_t<F>;
     fn_ = [](void *ctx, int64_t b, int64_t e, int t) {
-      (*static_cast<F *>(ctx))(b, e, t);
+      (*static_cast<Fn *>(ctx))(b, e, t);
     };
-    ctx_ = &f;
+    ctx_ = const_cast<void *>(static_cast<const void *>(&f));
     count_ = count;
     pending_.store(n - 1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
