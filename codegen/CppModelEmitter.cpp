@@ -105,7 +105,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   // --- kernels: identical bodies (e.g. the same op in every layer) are
   // emitted once and called with different buffers.
   std::map<std::string, std::string> bodyToName;
-  std::string kernelsText, callsText;
+  std::string kernelsText, callsText, profileNames;
+  int profileCount = 0;
   for (const Kernel &k : plan.kernels) {
     auto body = emitKernelBody(k.op, *opts.target);
     if (!body)
@@ -150,8 +151,12 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     for (char c : comment.substr(0, comment.size() - 1))
       safe += (c == '\n' || c == '\r' || c == '\\') ? ' ' : c;
     callsText += safe + "\n";
+    profileNames +=
+        "  " + cString(it->second + " " + locationName(k.op)) + ",\n";
+    const std::string point =
+        "  CANAO_PROFILE_POINT(" + std::to_string(profileCount++) + ");\n";
     if (!failing) {
-      callsText += "  " + it->second + "(" + args + ");\n";
+      callsText += "  " + it->second + "(" + args + ");\n" + point;
       continue;
     }
     // Say which model input held the bad index when it came straight from
@@ -171,7 +176,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
                   locationName(k.op) + "')") +
           ", static_cast<long long>(bad_index[0]));\n";
     }
-    callsText += "  }\n";
+    callsText += "  }\n" + point;
   }
   std::string copyOut;
   for (auto [i, o] : llvm::enumerate(plan.outputs))
@@ -250,7 +255,15 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "/* Bytes of activation memory the context holds. */\n"
            "size_t " +
            N +
-           "_arena_bytes(void);\n\n"
+           "_arena_bytes(void);\n"
+           "/* Per-kernel wall time in ms summed over runs, one entry per "
+           "kernel in run\n   order with its name. *ms is all zeros unless the "
+           "library was built with\n   CANAO_PROFILE defined (cmake "
+           "-DCANAO_PROFILE=ON). Returns the kernel\n   count. */\n"
+           "size_t " +
+           N + "_profile(const " + N +
+           "_context *ctx, const char *const **names,\n"
+           "                     const double **ms);\n\n"
            "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"});
 
   // --- NAME.cpp
@@ -279,7 +292,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "#include \"canao/ukernels/gemm.h\"\n"
            "#include \"canao/ukernels/rows.h\"\n\n"
            "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
-           "#include <cstring>\n\n" +
+           "#include <chrono>\n#include <cstring>\n\n" +
            embedded + "struct " + N +
            "_context {\n  canao_rt::ContextBase base;\n};\n\n"
            "namespace {\n\n"
@@ -289,6 +302,19 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "constexpr uint64_t kWeightChecksum = " +
            checksumText +
            "ull;\n"
+           "#ifdef CANAO_PROFILE\n"
+           "#define CANAO_PROFILE_BEGIN() \\\n"
+           "  auto canao_profile_t = std::chrono::steady_clock::now()\n"
+           "#define CANAO_PROFILE_POINT(k) "
+           "ctx->base.profile_point(k, canao_profile_t)\n"
+           "#else\n#define CANAO_PROFILE_BEGIN() (void)0\n"
+           "#define CANAO_PROFILE_POINT(k) (void)0\n#endif\n\n"
+           "constexpr size_t kKernelCount = " +
+           std::to_string(profileCount) +
+           ";\n"
+           "const char *const kKernelNames[] = {\n" +
+           profileNames +
+           "};\n"
            "constexpr size_t kArenaBytes = " +
            std::to_string(plan.arenaBytes) +
            ";\n"
@@ -304,7 +330,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "  const char *W = ctx->base.weights();\n"
            "  char *A = ctx->base.arena();\n"
            "  int64_t bad_index[2] = {0, 0};\n  (void)W;\n  (void)A;\n  "
-           "(void)bad_index;\n" +
+           "(void)bad_index;\n  CANAO_PROFILE_BEGIN();\n" +
            callsText + copyOut +
            "  return CANAO_OK;\n}\n\n"
            "canao_status finish_create(" +
@@ -396,6 +422,13 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N + "_last_error(const " + N +
            "_context *ctx) {\n"
            "  return ctx ? ctx->base.last_error() : \"null context\";\n}\n\n"
+           "size_t " +
+           N + "_profile(const " + N +
+           "_context *ctx, const char *const **names, const double **ms) {\n"
+           "  if (names)\n    *names = kKernelNames;\n"
+           "  if (ms)\n    *ms = ctx ? ctx->base.profile_ms(kKernelCount) : "
+           "nullptr;\n"
+           "  return kKernelCount;\n}\n\n"
            "} // extern \"C\"\n"});
 
   // --- NAME_run.cpp
@@ -451,6 +484,10 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "    return " +
            N + "_last_error(static_cast<const " + N +
            "_context *>(c));\n  };\n"
+           "  api.profile = [](const void *c, const char *const **n, "
+           "const double **ms) {\n    return " +
+           N + "_profile(static_cast<const " + N +
+           "_context *>(c), n, ms);\n  };\n"
            "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
 
   // --- CMakeLists.txt: the target's ISA flags apply to the library only.
@@ -488,6 +525,10 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "find_package(Threads REQUIRED)\n"
            "target_link_libraries(" +
            N + " PUBLIC Threads::Threads)\n" + targetFlags +
+           "option(CANAO_PROFILE \"per-kernel timing (" + N +
+           "_run --bench N --profile)\" OFF)\n"
+           "if(CANAO_PROFILE)\n  target_compile_definitions(" +
+           N + " PRIVATE CANAO_PROFILE)\nendif()\n" +
            "target_include_directories(" + N +
            " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} "
            "${CMAKE_CURRENT_SOURCE_DIR}/runtime)\n\n"

@@ -31,7 +31,33 @@ struct ModelApi {
   canao_status (*run)(void *ctx, const canao_tensor *in, size_t n_in,
                       canao_tensor *out, size_t n_out);
   const char *(*last_error)(const void *ctx);
+  size_t (*profile)(const void *ctx, const char *const **names,
+                    const double **ms);
 };
+
+// The per-kernel table of --profile, slowest first.
+inline void print_profile(const ModelApi &api, const void *ctx, long runs) {
+  const char *const *names = nullptr;
+  const double *ms = nullptr;
+  size_t n = api.profile(ctx, &names, &ms);
+  double total = 0;
+  std::vector<size_t> order(n);
+  for (size_t k = 0; k < n; ++k) {
+    order[k] = k;
+    total += ms[k];
+  }
+  if (total == 0) {
+    std::printf("profile: no timings (build the library with "
+                "-DCANAO_PROFILE=ON)\n");
+    return;
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return ms[a] > ms[b]; });
+  std::printf("profile: %zu kernels, ms per run (mean of %ld runs)\n", n, runs);
+  for (size_t k : order)
+    std::printf("  %9.4f ms  %5.1f%%  #%zu %s\n", ms[k] / runs,
+                100.0 * ms[k] / total, k, names[k]);
+}
 
 inline int runner_main(int argc, char **argv, const ModelApi &api) {
   std::string prog = std::string(api.name) + "_run";
@@ -42,6 +68,7 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   std::map<std::string, std::string> inputFiles;
   std::string outDir, weights = api.default_weights ? api.default_weights : "";
   long bench = 0, threads = 1;
+  bool profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char * {
@@ -49,7 +76,9 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
     };
     if (a == "--help" || a == "-h") {
       std::printf("usage: %s --input NAME=FILE.npy ... (--output-dir DIR | "
-                  "--bench N) [--threads T] [--weights FILE]\n",
+                  "--bench N [--profile]) [--threads T] [--weights FILE]\n"
+                  "--profile: time per kernel over the --bench runs (library "
+                  "built with\n  cmake -DCANAO_PROFILE=ON)\n",
                   prog.c_str());
       std::printf("inputs:\n");
       for (size_t k = 0; k < api.num_inputs; ++k)
@@ -59,6 +88,10 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
             ContextBase::shape_string(api.inputs[k].rank, api.inputs[k].dims)
                 .c_str());
       return 0;
+    }
+    if (a == "--profile") {
+      profile = true;
+      continue;
     }
     const char *v = nullptr;
     if (a != "--input" && a != "--output-dir" && a != "--bench" &&
@@ -86,6 +119,8 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   }
   if (outDir.empty() && bench == 0)
     return die("give --output-dir DIR or --bench N (see --help)");
+  if (profile && bench == 0)
+    return die("--profile needs --bench N");
 
   std::vector<NpyArray> arrays(api.num_inputs);
   std::vector<canao_tensor> in(api.num_inputs);
@@ -156,8 +191,13 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
         double median = ms.size() % 2
                             ? ms[ms.size() / 2]
                             : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-        std::printf("latency_ms median=%.4f min=%.4f max=%.4f\n", median,
-                    ms.front(), ms.back());
+        double mean = 0;
+        for (double x : ms)
+          mean += x / ms.size();
+        std::printf("latency_ms median=%.4f min=%.4f max=%.4f mean=%.4f\n",
+                    median, ms.front(), ms.back(), mean);
+        if (profile)
+          print_profile(api, ctx, bench + 2);
       }
     }
     for (size_t k = 0; k < api.num_outputs && rc == 0 && !outDir.empty(); ++k) {

@@ -8,6 +8,7 @@
 #include "canao/canao_types.h"
 #include "canao/threadpool.h"
 
+#include <chrono>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 namespace canao_rt {
 
@@ -215,6 +217,23 @@ public:
     return scratch_.data() + scratch_stride_ * participant;
   }
 
+  // Per-kernel time, summed over runs; filled only in libraries built with
+  // CANAO_PROFILE (the generated code calls profile_point after each
+  // kernel), so it costs nothing otherwise.
+  void profile_point(size_t kernel, std::chrono::steady_clock::time_point &t) {
+    auto now = std::chrono::steady_clock::now();
+    if (profile_.size() <= kernel)
+      profile_.resize(kernel + 1, 0.0);
+    profile_[kernel] +=
+        std::chrono::duration<double, std::milli>(now - t).count();
+    t = now;
+  }
+  const double *profile_ms(size_t kernels) const {
+    if (profile_.size() < kernels)
+      profile_.resize(kernels, 0.0);
+    return profile_.data();
+  }
+
   const char *weights() const { return weights_; }
   char *arena() const { return arena_.data(); }
   int threads = 1;
@@ -222,6 +241,7 @@ public:
 
 private:
   std::string error_;
+  mutable std::vector<double> profile_;
   const char *weights_ = nullptr;
   AlignedBuffer owned_weights_;
   AlignedBuffer arena_;

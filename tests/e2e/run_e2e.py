@@ -134,6 +134,27 @@ def each_pass_disabled(args, fixture, meta, work):
         check(f"--disable-pass={name} matches ref_torch", ok, text)
 
 
+def profile_checks(fixture, meta, out, work):
+    """NAME_run --profile: one timed line per kernel in a CANAO_PROFILE build,
+    a clear message in a normal one."""
+    bdir = work / "build_profile"
+    r = build(out, bdir, "-DCANAO_PROFILE=ON")
+    if not check("cmake build with -DCANAO_PROFILE=ON", r.returncode == 0,
+                 (r.stdout + r.stderr).strip()[-800:]):
+        return
+    r = run([bdir / "model_run", *input_flags(fixture, meta), "--bench", "3",
+             "--profile"])
+    lines = [l for l in r.stdout.splitlines() if l.strip().startswith(
+        tuple("0123456789"))]
+    header = [l for l in r.stdout.splitlines() if l.startswith("profile:")]
+    count = int(header[0].split()[1]) if header else -1
+    times = [float(l.split()[0]) for l in lines]
+    check("--profile times every kernel", r.returncode == 0 and count > 0
+          and len(lines) == count and sum(times) > 0,
+          f"{count} kernels, {sum(times):.3f} ms per run" if times
+          else r.stdout + r.stderr)
+
+
 def tuning_checks(args, fixture, meta, out, work):
     """--tuning reproduces the --tune output; bad files are one-line errors."""
     tuning = work / "tuning.json"
@@ -197,9 +218,9 @@ def compile_model(args, fixture, out, shape_args, extra=()):
     return result, seconds, usage.ru_maxrss / 1024.0
 
 
-def build(out, build_dir):
+def build(out, build_dir, *cmake_args):
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    r = run(["cmake", "-S", out, "-B", build_dir, *gen])
+    r = run(["cmake", "-S", out, "-B", build_dir, *gen, *cmake_args])
     if r.returncode == 0:
         r = run(["cmake", "--build", build_dir, "-j", "2"])
     return r
@@ -275,6 +296,9 @@ def main():
                    help="compile a copy with the weights in external data")
     p.add_argument("--embed-weights", action="store_true",
                    help="compile with --embed-weights (no .weights file)")
+    p.add_argument("--profile", action="store_true",
+                   help="also build with -DCANAO_PROFILE=ON and check "
+                   "NAME_run --profile")
     p.add_argument("--tune", action="store_true",
                    help="compile with --tune FILE; --tuning FILE must give "
                    "the same bytes; bad tuning files must be rejected")
@@ -335,6 +359,8 @@ def main():
                         check("paraphrase ranks above unrelated sentence",
                               r.returncode == 0, r.stdout.strip().replace(
                                   "\n", " | ")[-400:])
+                if args.profile:
+                    profile_checks(fixture, meta, out, work)
                 if args.threads_identical:
                     res2 = work / "result_threads2"
                     shutil.rmtree(res2, ignore_errors=True)

@@ -43,28 +43,30 @@ template <class V> inline void storev(float *p, V v) {
 // row[0, n) = softmax(row[0, n)), max-subtracted.
 template <class V> inline void softmax_row(float *row, int64_t n) {
   constexpr int64_t L = sizeof(V) / sizeof(float);
-  int64_t j = 0;
+  // Whole vectors in [0, nv), the scalar tail in [nv, n): explicit bounds
+  // let the compiler see the tail is shorter than a vector.
+  const int64_t nv = n / L * L;
   V vm = vmath::splat<V>(-INFINITY);
-  for (; j + L <= n; j += L)
+  for (int64_t j = 0; j < nv; j += L)
     vm = vmath::vmax(vm, loadv<V>(row + j));
   float mx = hmax(vm);
-  for (; j < n; ++j)
+  for (int64_t j = nv; j < n; ++j)
     mx = row[j] > mx ? row[j] : mx;
   V vs = vmath::splat<V>(0.0f);
-  for (j = 0; j + L <= n; j += L) {
+  for (int64_t j = 0; j < nv; j += L) {
     const V e = vmath::exp(loadv<V>(row + j) - mx);
     storev(row + j, e);
     vs += e;
   }
   float sum = hsum(vs);
-  for (; j < n; ++j) {
+  for (int64_t j = nv; j < n; ++j) {
     row[j] = vmath::exp(vmath::splat<V>(row[j] - mx))[0];
     sum += row[j];
   }
   const float inv = 1.0f / sum;
-  for (j = 0; j + L <= n; j += L)
+  for (int64_t j = 0; j < nv; j += L)
     storev(row + j, loadv<V>(row + j) * inv);
-  for (; j < n; ++j)
+  for (int64_t j = nv; j < n; ++j)
     row[j] *= inv;
 }
 
@@ -73,27 +75,27 @@ template <class V>
 inline void layer_norm_row(float *y, int64_t n, const float *scale,
                            const float *bias, float eps) {
   constexpr int64_t L = sizeof(V) / sizeof(float);
-  int64_t j = 0;
+  const int64_t nv = n / L * L;
   V vs = vmath::splat<V>(0.0f);
-  for (; j + L <= n; j += L)
+  for (int64_t j = 0; j < nv; j += L)
     vs += loadv<V>(y + j);
   float sum = hsum(vs);
-  for (; j < n; ++j)
+  for (int64_t j = nv; j < n; ++j)
     sum += y[j];
   const float mean = sum / static_cast<float>(n);
   V vv = vmath::splat<V>(0.0f);
-  for (j = 0; j + L <= n; j += L) {
+  for (int64_t j = 0; j < nv; j += L) {
     const V d = loadv<V>(y + j) - mean;
     vv += d * d;
   }
   float var = hsum(vv);
-  for (; j < n; ++j)
+  for (int64_t j = nv; j < n; ++j)
     var += (y[j] - mean) * (y[j] - mean);
   const float rstd = 1.0f / std::sqrt(var / static_cast<float>(n) + eps);
-  for (j = 0; j + L <= n; j += L)
+  for (int64_t j = 0; j < nv; j += L)
     storev(y + j, (loadv<V>(y + j) - mean) * rstd * loadv<V>(scale + j) +
                       loadv<V>(bias + j));
-  for (; j < n; ++j)
+  for (int64_t j = nv; j < n; ++j)
     y[j] = (y[j] - mean) * rstd * scale[j] + bias[j];
 }
 
