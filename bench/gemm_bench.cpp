@@ -169,8 +169,8 @@ double gemm_gflops(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
   // model does (one copy would sit in L2/L3 between runs).
   const int copies = std::max<int64_t>(1, (64ll << 20) / (packed.size() * 4));
   std::vector<std::vector<float>> weights(copies, packed);
-  ukernel::GemmArgs g{M,       N,       K,        kc, a.data(), K,
-                      nullptr, nullptr, c.data(), N,  ws.data()};
+  ukernel::GemmArgs g{M, N,       K,       kc,       M, a.data(),
+                      K, nullptr, nullptr, c.data(), N, ws.data()};
   std::vector<double> runs;
   for (int r = 0; r < reps + 2; ++r) {
     g.w = weights[r % copies].data();
@@ -193,7 +193,8 @@ double run_gemm(ThreadPool &pool, const Instance &inst, int64_t M, int64_t K,
   CASE(8, 32)
   CASE(6, 64)
   CASE(6, 16)
-  CASE(4, 24) CASE(4, 8) CASE(6, 8)
+  CASE(4, 24)
+  CASE(4, 8) CASE(6, 8)
 #undef CASE
       return 0;
 }

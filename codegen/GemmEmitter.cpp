@@ -51,6 +51,39 @@ std::string vecTypedef(const TargetDesc &target) {
 
 } // namespace
 
+GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
+  GemmTile t = defaultTile(target);
+  auto dict = op->getAttrOfType<DictionaryAttr>("canao.tile");
+  if (!dict)
+    return t;
+  auto get = [&](StringRef key, int64_t &field) {
+    if (auto v = dict.getAs<IntegerAttr>(key))
+      field = v.getInt();
+  };
+  get("mr", t.mr);
+  get("nr", t.nr);
+  get("kc", t.kc);
+  get("mc", t.mc);
+  if (auto k = dict.getAs<StringAttr>("kernel"))
+    t.kernel = k.str();
+  return t;
+}
+
+/// The tile of `op`, checked against what the target can run.
+static llvm::Expected<GemmTile> checkedTile(Operation *op,
+                                            const TargetDesc &target) {
+  GemmTile t = tileOf(op, target);
+  GemmTile want = defaultTile(target, t.mr, t.nr, t.kc);
+  if (want.kernel.empty() || want.kernel != t.kernel || t.kc < 1 ||
+      t.mc < t.mr || t.mc % t.mr)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "codegen: op tiled for '" + t.kernel + "' (" + str(t.mr) + "x" +
+            str(t.nr) + ", kc " + str(t.kc) + ", mc " + str(t.mc) +
+            ") cannot be compiled for target " + target.name);
+  return t;
+}
+
 llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
                                                    const TargetDesc &target) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
@@ -58,6 +91,9 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
   ArrayRef<int64_t> lead = out.drop_back();
   const int64_t M = numElements(lead);
   const int64_t L = target.vectorBits / 32;
+  auto tile = checkedTile(op, target);
+  if (!tile)
+    return tile.takeError();
   // Operand numbering follows the op: input, weight, [bias], extra...,
   // [ln_scale, ln_bias].
   int next = 2;
@@ -69,17 +105,17 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
 
   std::string text = vecTypedef(target);
   text += "  const canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) +
-          ", " + str(K) + ", " + str(target.gemmDepth) + ", in0, " + str(K) +
-          ", in1, " + (bias >= 0 ? in(bias) : std::string("nullptr")) +
-          ", out, " + str(N) + ", ws};\n";
-  std::string call = "  canao_rt::ukernel::gemm<" + str(target.gemmRows) +
-                     ", " + str(target.gemmCols) +
-                     ">(rt.pool, g, canao_rt::ukernel::" + target.gemmKernel() +
-                     ", ";
+          ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
+          ", in0, " + str(K) + ", in1, " +
+          (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
+          ", ws};\n";
+  std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
+                     str(tile->nr) +
+                     ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";
   if (op.getEpilogue().empty()) {
     text += call + "canao_rt::ukernel::NoEpilogue());\n";
   } else {
-    // The epilogue of one finished panel: rows [0, M), columns
+    // The epilogue of one finished block: rows [m0, m1), columns
     // [n0, n0 + nb), vector body over whole vectors, scalar body for the
     // tail (and for bodies with no vector form).
     Block &body = op.getEpilogue().front();
@@ -129,12 +165,13 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
     } else {
       llvm::consumeError(vector.takeError());
     }
-    text += call +
-            "[&](int64_t n0, int64_t nb) {\n    for (int64_t m = 0; m < " +
-            str(M) + "; ++m) {\n      float* y = out + m * " + str(N) +
-            " + n0;\n" + rows + "      int64_t j = 0;\n" + vecLoop +
-            "      for (; j < nb; ++j) {\n" + scalar->stmts +
-            "        y[j] = " + scalar->result + ";\n      }\n    }\n  });\n";
+    text +=
+        call +
+        "[&](int64_t m0, int64_t m1, int64_t n0, int64_t nb) {\n"
+        "    for (int64_t m = m0; m < m1; ++m) {\n      float* y = out + m * " +
+        str(N) + " + n0;\n" + rows + "      int64_t j = 0;\n" + vecLoop +
+        "      for (; j < nb; ++j) {\n" + scalar->stmts +
+        "        y[j] = " + scalar->result + ";\n      }\n    }\n  });\n";
   }
   if (lnScale >= 0)
     text += "  rt.pool.parallel_for(" + str(M) +
@@ -154,8 +191,10 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
                 dh = D / H;
   const bool packed = op.getQkv().size() == 1;
   const int64_t ld = packed ? 3 * D : D;
-  const int64_t MR = target.gemmRows, NR = target.gemmCols,
-                L = target.vectorBits / 32;
+  auto tile = checkedTile(op, target);
+  if (!tile)
+    return tile.takeError();
+  const int64_t MR = tile->mr, NR = tile->nr, L = target.vectorBits / 32;
   const int64_t Mp = (S + MR - 1) / MR * MR, Np = (S + NR - 1) / NR * NR,
                 Dp = (dh + NR - 1) / NR * NR;
   std::string q = "in0", k = packed ? "in0 + " + str(D) : "in1",
@@ -171,7 +210,7 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
            "; ++j) row[j] += mk[j" + (st[3] == 1 ? "" : " * " + str(st[3])) +
            "];\n";
   }
-  const std::string kernel = "canao_rt::ukernel::" + target.gemmKernel();
+  const std::string kernel = "canao_rt::ukernel::" + tile->kernel;
   const std::string mr = str(MR), nr = str(NR);
   // Per (batch, head), split across threads, in the thread's scratch:
   //   qa = pack_a(Q * scale)  [Mp x dh]    kp = panels of K^T [Np x dh]
@@ -262,7 +301,8 @@ int64_t canao::kernelScratchBytes(Operation *op, const TargetDesc &target) {
   auto att = dyn_cast<AttentionOp>(op);
   if (!att)
     return 0;
-  const int64_t mr = target.gemmRows, nr = target.gemmCols;
+  const GemmTile t = tileOf(op, target);
+  const int64_t mr = t.mr, nr = t.nr;
   ArrayRef<int64_t> s = att.getType().getShape();
   const int64_t S = s[1], dh = s[2] / att.getNumHeads();
   const int64_t Mp = (S + mr - 1) / mr * mr, Np = (S + nr - 1) / nr * nr,
@@ -275,6 +315,6 @@ int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
   if (!dense)
     return 0;
   const int64_t M = numElements(shapeOf(dense.getResult()).drop_back());
-  const int64_t K = shapeOf(dense.getWeight())[0], mr = target.gemmRows;
+  const int64_t K = shapeOf(dense.getWeight())[0], mr = tileOf(op, target).mr;
   return (M + mr - 1) / mr * mr * K * 4;
 }

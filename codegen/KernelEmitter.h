@@ -24,6 +24,10 @@ std::string floatLiteral(double v);
 llvm::Expected<std::string> emitKernelBody(mlir::Operation *op,
                                            const TargetDesc &target);
 
+/// The tile of a canao.dense / canao.attention: its `canao.tile` attribute
+/// (set by the canao-tile pass), or the target's default without one.
+GemmTile tileOf(mlir::Operation *op, const TargetDesc &target);
+
 /// True for kernels that take the runtime context (`rt`: the thread pool
 /// and per-thread scratch).
 bool kernelUsesRuntime(mlir::Operation *op);

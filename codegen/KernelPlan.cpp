@@ -80,7 +80,7 @@ static bool onlyDenseWeight(Value v) {
 
 llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
                                                   const TargetDesc *target) {
-  const int64_t panelCols = target ? target->gemmCols : 0;
+
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
@@ -133,7 +133,17 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
       if (static_cast<int64_t>(bytes.size()) != plan.buffers[id].bytes)
         return fail("codegen: cannot read the bytes of a constant");
       auto shape = plan.buffers[id].type.getShape();
-      if (panelCols > 0 && onlyDenseWeight(result)) {
+      // Panels as wide as the register tile of the dense ops using them.
+      int64_t panelCols = 0;
+      if (target && onlyDenseWeight(result))
+        for (Operation *user : result.getUsers()) {
+          int64_t nr = tileOf(user, *target).nr;
+          if (panelCols && nr != panelCols)
+            return fail("codegen: a weight is shared by dense ops with "
+                        "different tiles");
+          panelCols = nr;
+        }
+      if (panelCols > 0) {
         bytes = packPanels(bytes, shape[0], shape[1], panelCols);
         plan.buffers[id].packedCols = panelCols;
       }

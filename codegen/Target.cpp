@@ -73,3 +73,20 @@ std::string TargetDesc::gemmKernel() const {
   return "f32_gemm_" + std::to_string(gemmRows) + "x" +
          std::to_string(gemmCols) + "_" + isa;
 }
+
+GemmTile canao::defaultTile(const TargetDesc &target, int64_t mr, int64_t nr,
+                            int64_t kc) {
+  GemmTile t;
+  t.mr = mr ? mr : target.gemmRows;
+  t.nr = nr ? nr : target.gemmCols;
+  t.kc = kc ? kc : target.gemmDepth;
+  // A packed mc x kc block of A takes at most half of L2; the W panels
+  // stream through the other half.
+  int64_t rows = target.l2Bytes / 2 / (t.kc * 4) / t.mr * t.mr;
+  t.mc = rows < t.mr ? t.mr : rows;
+  for (auto [r, c] : target.gemmTiles)
+    if (r == t.mr && c == t.nr)
+      t.kernel = "f32_gemm_" + std::to_string(t.mr) + "x" +
+                 std::to_string(t.nr) + "_" + target.isa;
+  return t;
+}

@@ -37,6 +37,20 @@ struct TargetDesc {
   std::vector<std::pair<int, int>> gemmTiles;
 };
 
+/// The tiling of one GEMM-based op (canao.dense, canao.attention), as the
+/// canao-tile pass records it in the op's `canao.tile` attribute.
+struct GemmTile {
+  int64_t mr = 0, nr = 0, kc = 0, mc = 0;
+  /// The runtime microkernel, f32_gemm_<mr>x<nr>_<isa>.
+  std::string kernel;
+};
+
+/// The tile `target` gives an op by default (mr, nr, kc from the table or
+/// the overrides when non-zero; mc from L2). Empty kernel when the
+/// overrides name a tile the target has no microkernel for.
+GemmTile defaultTile(const TargetDesc &target, int64_t mr = 0, int64_t nr = 0,
+                     int64_t kc = 0);
+
 /// All targets, in the order --help lists them.
 const std::vector<TargetDesc> &targets();
 

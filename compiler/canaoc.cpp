@@ -13,6 +13,7 @@
 #include "Target.h"
 #include "Tuner.h"
 #include "onnx/OnnxImporter.h"
+#include "passes/Passes.h"
 #include "passes/Pipeline.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -465,6 +466,46 @@ int main(int argc, char **argv) {
     progress.step("ran the pass pipeline");
   }
 
+  TargetDesc tuned = *lookupTarget(o.target);
+  if (o.emit != "mlir-import") {
+    if (!o.tuneOut.empty()) {
+      std::vector<std::pair<std::string, std::string>> files;
+      for (const auto &[path, text] : kRuntimeFiles)
+        files.push_back({path, text});
+      auto t = tuneGemm(tuned, gemmShapes(**module), files, kGemmBenchSource,
+                        [&](const std::string &s) { progress.step(s); });
+      if (!t)
+        return error(llvm::toString(t.takeError()));
+      std::string json = tuningToJson(*t);
+      std::error_code ec;
+      llvm::raw_fd_ostream os(o.tuneOut, ec);
+      if (ec || !(os << json, os.close(), !os.has_error()))
+        return error("cannot write tuning file '" + o.tuneOut + "'");
+      progress.step("tuning: chose " + t->chosen.kernel + ", kc " +
+                    std::to_string(t->chosen.depth) + " (" +
+                    llvm::formatv("{0:f3}", t->chosen.ms).str() +
+                    " ms for the model's GEMMs); wrote " + o.tuneOut);
+      tuned = applyTuning(tuned, *t);
+    } else if (!o.tuningIn.empty()) {
+      auto t = readTuning(o.tuningIn, tuned);
+      if (!t)
+        return error(llvm::toString(t.takeError()));
+      tuned = applyTuning(tuned, *t);
+    }
+
+    // The tiling decision as IR (canao.tile on every dense and attention),
+    // from the target table or the tuning file.
+    mlir::PassManager pm(&context);
+    TileOptions tileOptions;
+    tileOptions.target = tuned.name;
+    tileOptions.mr = tuned.gemmRows;
+    tileOptions.nr = tuned.gemmCols;
+    tileOptions.kc = tuned.gemmDepth;
+    pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));
+    if (mlir::failed(pm.run(**module)))
+      return error("tiling failed: " + diagText);
+  }
+
   if (o.emit != "cpp") {
     if (o.outDir.empty() || o.outDir == "-") {
       (*module)->print(llvm::outs());
@@ -481,31 +522,6 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  TargetDesc tuned = *lookupTarget(o.target);
-  if (!o.tuneOut.empty()) {
-    std::vector<std::pair<std::string, std::string>> files;
-    for (const auto &[path, text] : kRuntimeFiles)
-      files.push_back({path, text});
-    auto t = tuneGemm(tuned, gemmShapes(**module), files, kGemmBenchSource,
-                      [&](const std::string &s) { progress.step(s); });
-    if (!t)
-      return error(llvm::toString(t.takeError()));
-    std::string json = tuningToJson(*t);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(o.tuneOut, ec);
-    if (ec || !(os << json, os.close(), !os.has_error()))
-      return error("cannot write tuning file '" + o.tuneOut + "'");
-    progress.step("tuning: chose " + t->chosen.kernel + ", kc " +
-                  std::to_string(t->chosen.depth) + " (" +
-                  llvm::formatv("{0:f3}", t->chosen.ms).str() +
-                  " ms for the model's GEMMs); wrote " + o.tuneOut);
-    tuned = applyTuning(tuned, *t);
-  } else if (!o.tuningIn.empty()) {
-    auto t = readTuning(o.tuningIn, tuned);
-    if (!t)
-      return error(llvm::toString(t.takeError()));
-    tuned = applyTuning(tuned, *t);
-  }
   const TargetDesc *target = &tuned;
   auto plan = buildKernelPlan(**module, target);
   if (!plan)

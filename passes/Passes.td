@@ -107,4 +107,29 @@ def RaiseEmbedding : Pass<"canao-raise-embedding", "mlir::func::FuncOp"> {
   let dependentDialects = ["::canao::CanaoDialect"];
 }
 
+def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
+  let summary = "Register and cache tiles for each GEMM and attention, per target";
+  let description = [{
+    Reads the target description (one table entry per target:
+    codegen/Target.cpp) and attaches `canao.tile` to every canao.dense and
+    canao.attention: the runtime microkernel (`f32_gemm_<mr>x<nr>_<isa>`),
+    the register tile mr x nr, the k block kc and the row block mc (so a
+    packed mc x kc block of the activations stays in half of L2). Codegen
+    packs the weights into nr-wide panels and emits the calls from these
+    attributes alone. `mr`, `nr`, `kc` override the table (canaoc --tuning);
+    an override must name a tile the target has a microkernel for.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"generic\"",
+           "target name: generic, x86-avx2, x86-avx512 or host">,
+    Option<"mr", "mr", "int64_t", /*default=*/"0",
+           "register tile rows (0: the target's)">,
+    Option<"nr", "nr", "int64_t", /*default=*/"0",
+           "register tile columns (0: the target's)">,
+    Option<"kc", "kc", "int64_t", /*default=*/"0",
+           "k block (0: the target's)">,
+  ];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
 #endif // CANAO_PASSES

@@ -11,6 +11,7 @@
 #include "canao/ukernels/f32_gemm.h"
 #include "canao/ukernels/gemm.h"
 
+#include <array>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -198,7 +199,7 @@ const Problem &problem(int64_t M, int64_t N, int64_t K) {
 // blocks accumulated on top) shows up as a wrong value.
 struct EpilogueLog {
   std::mutex mutex;
-  std::vector<std::pair<int64_t, int64_t>> calls;
+  std::vector<std::array<int64_t, 4>> calls; // m0, m1, n0, nb
 };
 
 template <int MR, int NR>
@@ -213,20 +214,22 @@ void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
                             kSentinel);
   c.assign(M * ldc + kGuard, kSentinel);
   ukernel::GemmArgs g;
-  g.M = M, g.N = N, g.K = K, g.kc = 256;
+  // kc = 256 splits K; mc = 2 * MR splits M = 13 and 128 into row blocks.
+  g.M = M, g.N = N, g.K = K, g.kc = 256, g.mc = 2 * MR;
   g.a = p.a.data(), g.lda = p.lda, g.w = w.data();
   g.bias = withBias ? p.bias.data() : nullptr;
   g.c = c.data(), g.ldc = ldc, g.a_packed = packed.data();
   float *cp = c.data();
-  ukernel::gemm<MR, NR>(pool, g, kernel, [&](int64_t n0, int64_t nb) {
-    {
-      std::lock_guard<std::mutex> lock(log.mutex);
-      log.calls.emplace_back(n0, nb);
-    }
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t j = n0; j < n0 + nb && j < N; ++j)
-        cp[r * ldc + j] = cp[r * ldc + j] * 0.5f + 1.0f;
-  });
+  ukernel::gemm<MR, NR>(pool, g, kernel,
+                        [&](int64_t m0, int64_t m1, int64_t n0, int64_t nb) {
+                          {
+                            std::lock_guard<std::mutex> lock(log.mutex);
+                            log.calls.push_back({m0, m1, n0, nb});
+                          }
+                          for (int64_t r = m0; r < m1; ++r)
+                            for (int64_t j = n0; j < n0 + nb && j < N; ++j)
+                              cp[r * ldc + j] = cp[r * ldc + j] * 0.5f + 1.0f;
+                        });
   packedClobbered = 0;
   for (size_t i = packed.size() - kGuard; i < packed.size(); ++i)
     packedClobbered += packed[i] != kSentinel;
@@ -253,17 +256,20 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
                               c[threads - 1], log, packedClobbered);
             const std::vector<float> &out = c[threads - 1];
 
-            // Every column finished by exactly one epilogue call, on panel
-            // boundaries.
-            std::vector<int> covered(N, 0);
+            // Every element finished by exactly one epilogue call, on
+            // panel and row-block boundaries.
+            std::vector<int> covered(M * N, 0);
             int64_t badCalls = 0;
             for (const auto &call : log.calls) {
-              const int64_t n0 = call.first, nb = call.second;
+              const int64_t m0 = call[0], m1 = call[1], n0 = call[2],
+                            nb = call[3];
               const bool ok = n0 >= 0 && n0 < N && n0 % NR == 0 &&
-                              nb == std::min<int64_t>(NR, N - n0);
+                              nb == std::min<int64_t>(NR, N - n0) && m0 >= 0 &&
+                              m0 < m1 && m1 <= M && m0 % (2 * MR) == 0;
               badCalls += !ok;
-              for (int64_t j = n0; ok && j < n0 + nb; ++j)
-                ++covered[j];
+              for (int64_t r = m0; ok && r < m1; ++r)
+                for (int64_t j = n0; j < n0 + nb; ++j)
+                  ++covered[r * N + j];
             }
             int64_t notOnce = 0;
             for (int x : covered)

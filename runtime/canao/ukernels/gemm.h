@@ -29,6 +29,7 @@ typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, const float *w,
 struct GemmArgs {
   int64_t M, N, K;
   int64_t kc;     // k block; >= K means one block
+  int64_t mc;     // row block, rounded down to MR; >= M means one block
   const float *a; // row-major M x K, leading dimension lda
   int64_t lda;
   const float *w;    // panels
@@ -42,19 +43,16 @@ inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
   return (m + mr - 1) / mr * mr * k;
 }
 
-// `epilogue(n0, nb)` finishes columns [n0, n0 + nb) of all M rows.
+// `epilogue(m0, m1, n0, nb)` finishes rows [m0, m1) x columns
+// [n0, n0 + nb) once they are final.
 template <int MR, int NR, class Epilogue>
 void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
           Epilogue &&epilogue) {
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t kc = g.kc < K ? g.kc : K;
+  const int64_t mc = g.mc < MR ? MR : g.mc / MR * MR;
   const int64_t tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR;
   const int64_t Mp = tiles * MR;
-  // The next panel's prefetches are spread over the first 2^shift tiles
-  // (at most 8): one row per 2^shift k steps each.
-  int shift = 0;
-  while (shift < 3 && (int64_t(2) << shift) <= tiles)
-    ++shift;
   // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
   // contiguous, so one block of A (not all of it) is the L2 working set.
   pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
@@ -65,56 +63,67 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
                    1.0f, g.a_packed + k0 * Mp + m0 * kb);
       }
   });
-  // k blocks outermost (GotoBLAS order): the packed A block stays in L2
-  // while every panel streams past it. The static split gives a thread the
-  // same panels in every block, so its C columns stay in its own cache.
+  // k blocks outermost, then row blocks of mc (GotoBLAS order): one packed
+  // mc x kc block of A stays in L2 while every panel streams past it. The
+  // static split gives a thread the same panels in every block, so its C
+  // columns stay in its own cache.
   for (int64_t k0 = 0; k0 < K; k0 += kc) {
     const int64_t kb = K - k0 < kc ? K - k0 : kc;
     const bool last = k0 + kb == K;
     const float *ab = g.a_packed + k0 * Mp;
-    pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
-      for (int64_t p = lo; p < hi; ++p) {
-        const float *wp = g.w + p * K * NR;
-        const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
-        if (nb == NR) {
-          const float *next = p + 1 < hi ? wp + K * NR + k0 * NR : nullptr;
-          const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
-          const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
-          for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
-            float *c = g.c + m0 * g.ldc + n0;
-            const bool pf = next && t < (int64_t(1) << shift);
-            kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc, k0 ? c : init,
-                   k0 ? g.ldc : 0, pf ? next + t * chunk : nullptr, shift);
-          }
-        } else if (last) {
-          // The last, narrow panel, all k blocks at once: a full-width
-          // tile on the stack, copied out.
-          alignas(64) float tile[MR * NR];
-          alignas(64) float bias[NR] = {};
-          for (int64_t j = 0; g.bias && j < nb; ++j)
-            bias[j] = g.bias[n0 + j];
-          for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
-            for (int64_t j0 = 0; j0 < K; j0 += kc) {
-              const int64_t jb = K - j0 < kc ? K - j0 : kc;
-              kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR, tile,
-                     NR, j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
+    for (int64_t b0 = 0; b0 < M; b0 += mc) {
+      const int64_t b1 = M - b0 < mc ? M : b0 + mc;
+      const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
+      // The next panel's prefetches are spread over the block's first
+      // 2^shift tiles (at most 8): one row per 2^shift k steps each.
+      int shift = 0;
+      while (shift < 3 && (int64_t(2) << shift) <= t1 - t0)
+        ++shift;
+      pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
+        for (int64_t p = lo; p < hi; ++p) {
+          const float *wp = g.w + p * K * NR;
+          const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
+          if (nb == NR) {
+            const float *next = p + 1 < hi ? wp + K * NR + k0 * NR : nullptr;
+            const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
+            const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+              float *c = g.c + m0 * g.ldc + n0;
+              const bool pf = next && t - t0 < (int64_t(1) << shift);
+              kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc,
+                     k0 ? c : init, k0 ? g.ldc : 0,
+                     pf ? next + (t - t0) * chunk : nullptr, shift);
             }
-            for (int64_t r = 0; r < mb; ++r)
-              for (int64_t j = 0; j < nb; ++j)
-                g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
+          } else if (last) {
+            // The last, narrow panel, all k blocks at once: a full-width
+            // tile on the stack, copied out.
+            alignas(64) float tile[MR * NR];
+            alignas(64) float bias[NR] = {};
+            for (int64_t j = 0; g.bias && j < nb; ++j)
+              bias[j] = g.bias[n0 + j];
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+              for (int64_t j0 = 0; j0 < K; j0 += kc) {
+                const int64_t jb = K - j0 < kc ? K - j0 : kc;
+                kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR,
+                       tile, NR, j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
+              }
+              for (int64_t r = 0; r < mb; ++r)
+                for (int64_t j = 0; j < nb; ++j)
+                  g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
+            }
           }
+          if (last)
+            epilogue(b0, b1, n0, nb);
         }
-        if (last)
-          epilogue(n0, nb);
-      }
-    });
+      });
+    }
   }
 }
 
 struct NoEpilogue {
-  void operator()(int64_t, int64_t) const {}
+  void operator()(int64_t, int64_t, int64_t, int64_t) const {}
 };
 
 } // namespace ukernel

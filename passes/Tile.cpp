@@ -1,0 +1,61 @@
+//===- Tile.cpp - register and cache tiles per target ---------------------===//
+//
+// The tiling decision as IR: each canao.dense and canao.attention gets a
+// `canao.tile` dictionary {kernel, mr, nr, kc, mc} from the target table
+// (or canaoc --tuning overrides), so `--emit=mlir` shows what codegen will
+// do and codegen reads its tiles from one place.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "codegen/Target.h"
+
+namespace canao {
+#define GEN_PASS_DEF_TILE
+#include "passes/Passes.h.inc"
+} // namespace canao
+
+using namespace mlir;
+using namespace canao;
+
+namespace {
+
+struct TilePass : canao::impl::TileBase<TilePass> {
+  using TileBase::TileBase;
+
+  void runOnOperation() override {
+    const TargetDesc *desc = lookupTarget(target);
+    if (!desc) {
+      getOperation().emitError("canao-tile: unknown target '") << target << "'";
+      return signalPassFailure();
+    }
+    GemmTile t = defaultTile(*desc, mr, nr, kc);
+    if (t.kernel.empty()) {
+      getOperation().emitError("canao-tile: target ")
+          << desc->name << " has no microkernel with a " << t.mr << "x" << t.nr
+          << " tile";
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    Builder b(ctx);
+    auto attr = [&](bool withBlocks) {
+      SmallVector<NamedAttribute> fields = {
+          b.getNamedAttr("kernel", b.getStringAttr(t.kernel)),
+          b.getNamedAttr("mr", b.getI64IntegerAttr(t.mr)),
+          b.getNamedAttr("nr", b.getI64IntegerAttr(t.nr))};
+      if (withBlocks) {
+        fields.push_back(b.getNamedAttr("kc", b.getI64IntegerAttr(t.kc)));
+        fields.push_back(b.getNamedAttr("mc", b.getI64IntegerAttr(t.mc)));
+      }
+      return b.getDictionaryAttr(fields);
+    };
+    getOperation().walk([&](Operation *op) {
+      if (isa<DenseOp>(op))
+        op->setAttr("canao.tile", attr(true));
+      else if (isa<AttentionOp>(op))
+        op->setAttr("canao.tile", attr(false));
+    });
+  }
+};
+
+} // namespace
