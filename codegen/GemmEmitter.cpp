@@ -194,40 +194,51 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
   auto tile = checkedTile(op, target);
   if (!tile)
     return tile.takeError();
-  const int64_t MR = tile->mr, NR = tile->nr, L = target.vectorBits / 32;
+  const int64_t MR = tile->mr, NR = tile->nr;
   const int64_t Mp = (S + MR - 1) / MR * MR, Np = (S + NR - 1) / NR * NR,
                 Dp = (dh + NR - 1) / NR * NR;
   std::string q = "in0", k = packed ? "in0 + " + str(D) : "in1",
               v = packed ? "in0 + " + str(2 * D) : "in2";
   int maskIndex = packed ? 1 : 3;
+  // The mask is added to S^T (row j = key, column i = query): a mask that
+  // does not depend on the query (BERT's [B, 1, 1, S]) is one scalar per row.
   std::string mask;
   if (op.getMask()) {
     SmallVector<int64_t> st =
         broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
-    mask = "        const float* mk = " + in(maskIndex) + " + b * " +
-           str(st[0]) + " + h * " + str(st[1]) + " + i * " + str(st[2]) +
-           ";\n        for (int64_t j = 0; j < " + str(S) +
-           "; ++j) row[j] += mk[j" + (st[3] == 1 ? "" : " * " + str(st[3])) +
-           "];\n";
+    mask = "      const float* mk = " + in(maskIndex) + " + b * " + str(st[0]) +
+           " + h * " + str(st[1]) + ";\n";
+    if (st[2] == 0)
+      mask += "      for (int64_t j = 0; j < " + str(S) +
+              "; ++j) {\n        const float mv = mk[j * " + str(st[3]) +
+              "];\n        float* r = st + j * " + str(Np) +
+              ";\n        for (int64_t i = 0; i < " + str(Np) +
+              "; ++i) r[i] += mv;\n      }\n";
+    else
+      mask += "      for (int64_t j = 0; j < " + str(S) +
+              "; ++j)\n        for (int64_t i = 0; i < " + str(S) +
+              "; ++i) st[j * " + str(Np) + " + i] += mk[i * " + str(st[2]) +
+              " + j * " + str(st[3]) + "];\n";
   }
   const std::string kernel = "canao_rt::ukernel::" + tile->kernel;
   const std::string mr = str(MR), nr = str(NR);
   // Per (batch, head), split across threads, in the thread's scratch:
-  //   qa = pack_a(Q * scale)  [Mp x dh]    kp = panels of K^T [Np x dh]
-  //   sc = qa kp              [S x Np]     softmax over each row of sc
-  //   pa = pack_a(sc)         [Mp x S]     vp = panels of V   [Dp x S]
-  //   out = pa vp, stored straight into the head's columns.
-  // The B x H x S x S scores never leave the thread's cache.
+  //   ka = pack_a(K)         [Mp x dh]   qp = panels of (Q * scale)^T [Np x dh]
+  //   st = ka qp = S^T       [S x Np]    softmax down each column (query)
+  //   pa = pack_a(P), P = st^T / column sums, in one pass     [Mp x S]
+  //   vp = panels of V       [Dp x S]    out = pa vp, into the head's columns
+  // S^T makes the softmax column-wise (no horizontal reductions) and P's
+  // packing a copy of contiguous rows; the scores never leave the cache.
   std::string text = vecTypedef(target);
   text +=
       "  const float* Q = " + q + ";\n  const float* K = " + k +
       ";\n  const float* V = " + v + ";\n  rt.pool.parallel_for(" + str(B * H) +
       ", [&](int64_t lo, int64_t hi, int t) {\n"
-      "    float* qa = reinterpret_cast<float*>(rt.scratch(t));\n"
-      "    float* kp = qa + " +
-      str(Mp * dh) + ";\n    float* sc = kp + " + str(Np * dh) +
-      ";\n    float* pa = sc + " + str(S * Np) + ";\n    float* vp = pa + " +
-      str(Mp * S) +
+      "    float* ka = reinterpret_cast<float*>(rt.scratch(t));\n"
+      "    float* qp = ka + " +
+      str(Mp * dh) + ";\n    float* st = qp + " + str(Np * dh) +
+      ";\n    float* inv = st + " + str(S * Np) + ";\n    float* pa = inv + " +
+      str(Np) + ";\n    float* vp = pa + " + str(Mp * S) +
       ";\n"
       "    for (int64_t bh = lo; bh < hi; ++bh) {\n"
       "      const int64_t b = bh / " +
@@ -237,28 +248,26 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       str(S * ld) + " + h * " + str(dh) +
       ";\n"
       "      canao_rt::ukernel::pack_a<" +
-      mr + ">(" + str(S) + ", " + str(dh) + ", Q + base, " + str(ld) + ", " +
-      floatLiteral(op.getScale().convertToFloat()) +
-      ", qa);\n"
+      mr + ">(" + str(S) + ", " + str(dh) + ", K + base, " + str(ld) +
+      ", 1.0f, ka);\n"
       "      canao_rt::ukernel::pack_bt<" +
-      nr + ">(" + str(dh) + ", " + str(S) + ", K + base, " + str(ld) +
-      ", kp);\n"
+      nr + ">(" + str(dh) + ", " + str(S) + ", Q + base, " + str(ld) +
+      ", qp, " + floatLiteral(op.getScale().convertToFloat()) +
+      ");\n"
       "      for (int64_t m0 = 0; m0 < " +
       str(S) + "; m0 += " + mr +
       ")\n"
       "        for (int64_t p = 0; p < " +
       str(Np / NR) + "; ++p)\n          " + kernel + "(std::min<int64_t>(" +
-      mr + ", " + str(S) + " - m0), " + str(dh) + ", qa + m0 * " + str(dh) +
-      ", kp + p * " + str(dh * NR) + ", sc + m0 * " + str(Np) + " + p * " + nr +
-      ", " + str(Np) +
-      ", nullptr, 0, nullptr);\n"
-      "      for (int64_t i = 0; i < " +
-      str(S) + "; ++i) {\n        float* row = sc + i * " + str(Np) + ";\n" +
-      mask + "        canao_rt::ukernel::softmax_row<vf>(row, " + str(S) +
-      ");\n      }\n"
-      "      canao_rt::ukernel::pack_a<" +
-      mr + ">(" + str(S) + ", " + str(S) + ", sc, " + str(Np) +
-      ", 1.0f, pa);\n"
+      mr + ", " + str(S) + " - m0), " + str(dh) + ", ka + m0 * " + str(dh) +
+      ", qp + p * " + str(dh * NR) + ", st + m0 * " + str(Np) + " + p * " + nr +
+      ", " + str(Np) + ", nullptr, 0, nullptr);\n" + mask +
+      "      canao_rt::ukernel::softmax_columns<vf>(st, " + str(S) + ", " +
+      str(Np) + ", " + str(Np) +
+      ", inv);\n"
+      "      canao_rt::ukernel::pack_a_transposed_scaled<" +
+      mr + ">(" + str(S) + ", " + str(S) + ", st, " + str(Np) +
+      ", inv, pa);\n"
       "      canao_rt::ukernel::pack_b<" +
       nr + ">(" + str(S) + ", " + str(dh) + ", V + base, " + str(ld) +
       ", vp);\n"
@@ -293,7 +302,6 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       str(D) + " + n0 + c] = tile[r * " + nr +
       " + c];\n"
       "        }\n      }\n    }\n  });\n";
-  (void)L;
   return text;
 }
 
@@ -307,7 +315,8 @@ int64_t canao::kernelScratchBytes(Operation *op, const TargetDesc &target) {
   const int64_t S = s[1], dh = s[2] / att.getNumHeads();
   const int64_t Mp = (S + mr - 1) / mr * mr, Np = (S + nr - 1) / nr * nr,
                 Dp = (dh + nr - 1) / nr * nr;
-  return (Mp * dh + Np * dh + S * Np + Mp * S + Dp * S) * 4;
+  // ka, qp, st, inv, pa, vp (see emitAttention).
+  return (Mp * dh + Np * dh + S * Np + Np + Mp * S + Dp * S) * 4;
 }
 
 int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {

@@ -265,3 +265,59 @@ TEST_CASE("layer_norm_row matches a double reference", "[rows]") {
   checkLayerNorm<v4>();
   checkLayerNorm<v16>();
 }
+
+// Attention's S^T softmax: each column of a rows x cols block (leading
+// dimension ld) becomes exp(x - max) in place and inv[c] = 1 / its sum;
+// pack_a_transposed_scaled then gives (st * inv)^T in pack_a's layout.
+TEST_CASE("softmax_columns and pack_a_transposed_scaled give the softmax "
+          "of each column, packed as the rows of P",
+          "[rows]") {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-8.0f, 8.0f);
+  for (int64_t rows : {1, 5, 37, 128})
+    for (int64_t cols : {16, 48}) {
+      const int64_t ld = cols + 16;
+      std::vector<float> st(rows * ld, 123.0f), inv(cols);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          st[r * ld + c] = r % 3 == 2 ? -1e4f : dist(gen); // masked keys
+      const std::vector<float> in = st;
+      ukernel::softmax_columns<v16>(st.data(), rows, cols, ld, inv.data());
+      const int64_t m = cols - 3; // queries actually used; MR = 12 tiles
+      std::vector<float> pa((m + 11) / 12 * 12 * rows, -1.0f);
+      ukernel::pack_a_transposed_scaled<12>(m, rows, st.data(), ld, inv.data(),
+                                            pa.data());
+      double worst = 0, worstSum = 0;
+      for (int64_t c = 0; c < m; ++c) {
+        double mx = -1e30, sum = 0;
+        for (int64_t r = 0; r < rows; ++r)
+          mx = std::fmax(mx, in[r * ld + c]);
+        for (int64_t r = 0; r < rows; ++r)
+          sum += std::exp(double(in[r * ld + c]) - mx);
+        double got = 0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const float p = pa[(c / 12) * 12 * rows + r * 12 + c % 12];
+          got += p;
+          worst = std::fmax(
+              worst,
+              std::fabs(p - std::exp(double(in[r * ld + c]) - mx) / sum));
+        }
+        worstSum = std::fmax(worstSum, std::fabs(got - 1.0));
+      }
+      // Rows of the last tile past m are zero.
+      int64_t padNonZero = 0;
+      for (int64_t c = m; c < (m + 11) / 12 * 12; ++c)
+        for (int64_t r = 0; r < rows; ++r)
+          padNonZero += pa[(c / 12) * 12 * rows + r * 12 + c % 12] != 0.0f;
+      // Columns past cols and the rest of each row are untouched.
+      int64_t touched = 0;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = cols; c < ld; ++c)
+          touched += st[r * ld + c] != 123.0f;
+      CAPTURE(rows, cols, worst, worstSum);
+      CHECK(worst < 1e-6);
+      CHECK(worstSum < 1e-5);
+      CHECK(padNonZero == 0);
+      CHECK(touched == 0);
+    }
+}

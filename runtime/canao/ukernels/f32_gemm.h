@@ -67,17 +67,18 @@ inline void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb,
 }
 
 // Packs the transpose: rows [0, n) x cols [0, k) of row-major B^T
-// (leading dimension ldb) as the panels of the k x n matrix B.
+// (leading dimension ldb), times `scale`, as the panels of the k x n
+// matrix B.
 template <int NR>
 inline void pack_bt(int64_t k, int64_t n, const float *bt, int64_t ldb,
-                    float *out) {
+                    float *out, float scale = 1.0f) {
   for (int64_t n0 = 0; n0 < n; n0 += NR, out += k * NR) {
     const int64_t nb = n - n0 < NR ? n - n0 : NR;
     for (int64_t c = 0; c < NR; ++c) {
       const float *row = bt + (n0 + c) * ldb;
       if (c < nb)
         for (int64_t kk = 0; kk < k; ++kk)
-          out[kk * NR + c] = row[kk];
+          out[kk * NR + c] = row[kk] * scale;
       else
         for (int64_t kk = 0; kk < k; ++kk)
           out[kk * NR + c] = 0.0f;

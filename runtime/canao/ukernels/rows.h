@@ -99,6 +99,49 @@ inline void layer_norm_row(float *y, int64_t n, const float *scale,
     y[j] = (y[j] - mean) * rstd * scale[j] + bias[j];
 }
 
+// Softmax down the columns of a rows x cols block (leading dimension ld,
+// cols a multiple of the lanes): each column is max-subtracted and
+// exponentiated in place, and inv[c] = 1 / (its sum), so the caller can
+// fold the normalization into its next pass. Attention computes S^T, one
+// column per query, so this needs no horizontal reductions.
+template <class V>
+inline void softmax_columns(float *s, int64_t rows, int64_t cols, int64_t ld,
+                            float *inv) {
+  constexpr int64_t L = sizeof(V) / sizeof(float);
+  for (int64_t c0 = 0; c0 < cols; c0 += L) {
+    V mx = vmath::splat<V>(-INFINITY);
+    for (int64_t r = 0; r < rows; ++r)
+      mx = vmath::vmax(mx, loadv<V>(s + r * ld + c0));
+    V sum = vmath::splat<V>(0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const V e = vmath::exp(loadv<V>(s + r * ld + c0) - mx);
+      storev(s + r * ld + c0, e);
+      sum += e;
+    }
+    storev(inv + c0, 1.0f / sum);
+  }
+}
+
+// pack_a of the transpose of a k x m block `st` (leading dimension ld)
+// with column c scaled by scale[c]: the A operand P = (st * scale)^T of
+// the P V product, from the exponentials softmax_columns left in place.
+template <int MR>
+inline void pack_a_transposed_scaled(int64_t m, int64_t k, const float *st,
+                                     int64_t ld, const float *scale,
+                                     float *out) {
+  for (int64_t m0 = 0; m0 < m; m0 += MR, out += k * MR) {
+    const int64_t mb = m - m0 < MR ? m - m0 : MR;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float *row = st + kk * ld + m0;
+      float *o = out + kk * MR;
+      for (int64_t r = 0; r < mb; ++r)
+        o[r] = row[r] * scale[m0 + r];
+      for (int64_t r = mb; r < MR; ++r)
+        o[r] = 0.0f;
+    }
+  }
+}
+
 } // namespace ukernel
 } // namespace canao_rt
 
