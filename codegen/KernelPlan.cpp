@@ -99,6 +99,20 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
     return static_cast<int64_t>(plan.buffers.size() - 1);
   };
 
+  // The blob's final size, reserved up front: growing a 400 MB vector by
+  // doubling would hold the old and the new copy at once.
+  int64_t blobBytes = 0;
+  for (Operation &op : func.getBody().front())
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      auto t = cast<RankedTensorType>(c.getResult().getType());
+      int64_t bytes = byteSize(t);
+      if (target && t.getRank() == 2 && onlyDenseWeight(c.getResult()))
+        bytes = (t.getDimSize(1) + 63) / 64 * 64 * t.getDimSize(0) *
+                4; // panels of up to 64 columns, zero-padded
+      blobBytes += alignUp(bytes);
+    }
+  plan.weights.reserve(blobBytes);
+
   for (BlockArgument arg : func.getArguments()) {
     int64_t id = newBuffer(arg, BufferKind::Input);
     plan.buffers[id].index = arg.getArgNumber();
