@@ -19,13 +19,6 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-int64_t numElements(ArrayRef<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
 /// The offset of flattened row `m` of `lead` in an operand with broadcast
 /// strides `st` (one per lead dim), as a C++ expression.
 std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st) {
@@ -195,8 +188,7 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
   if (!tile)
     return tile.takeError();
   const int64_t MR = tile->mr, NR = tile->nr;
-  const int64_t Mp = (S + MR - 1) / MR * MR, Np = (S + NR - 1) / NR * NR,
-                Dp = (dh + NR - 1) / NR * NR;
+  const int64_t Mp = (S + MR - 1) / MR * MR, Np = (S + NR - 1) / NR * NR;
   std::string q = "in0", k = packed ? "in0 + " + str(D) : "in1",
               v = packed ? "in0 + " + str(2 * D) : "in2";
   int maskIndex = packed ? 1 : 3;
@@ -254,14 +246,9 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       nr + ">(" + str(dh) + ", " + str(S) + ", Q + base, " + str(ld) +
       ", qp, " + floatLiteral(op.getScale().convertToFloat()) +
       ");\n"
-      "      for (int64_t m0 = 0; m0 < " +
-      str(S) + "; m0 += " + mr +
-      ")\n"
-      "        for (int64_t p = 0; p < " +
-      str(Np / NR) + "; ++p)\n          " + kernel + "(std::min<int64_t>(" +
-      mr + ", " + str(S) + " - m0), " + str(dh) + ", ka + m0 * " + str(dh) +
-      ", qp + p * " + str(dh * NR) + ", st + m0 * " + str(Np) + " + p * " + nr +
-      ", " + str(Np) + ", nullptr, 0, nullptr);\n" + mask +
+      "      canao_rt::ukernel::gemm_packed<" +
+      mr + ", " + nr + ">(" + kernel + ", " + str(S) + ", " + str(Np) + ", " +
+      str(dh) + ", ka, qp, st, " + str(Np) + ");\n" + mask +
       "      canao_rt::ukernel::softmax_columns<vf>(st, " + str(S) + ", " +
       str(Np) + ", " + str(Np) +
       ", inv);\n"
@@ -271,37 +258,12 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       "      canao_rt::ukernel::pack_b<" +
       nr + ">(" + str(S) + ", " + str(dh) + ", V + base, " + str(ld) +
       ", vp);\n"
-      "      float* o = out + b * " +
-      str(S * D) + " + h * " + str(dh) +
-      ";\n"
-      "      for (int64_t m0 = 0; m0 < " +
-      str(S) + "; m0 += " + mr +
-      ") {\n"
-      "        const int64_t mb = std::min<int64_t>(" +
-      mr + ", " + str(S) +
-      " - m0);\n"
-      "        for (int64_t p = 0; p < " +
-      str(Dp / NR) +
-      "; ++p) {\n"
-      "          const int64_t n0 = p * " +
-      nr + ", nb = std::min<int64_t>(" + nr + ", " + str(dh) +
-      " - n0);\n"
-      "          if (nb == " +
-      nr + ") {\n            " + kernel + "(mb, " + str(S) + ", pa + m0 * " +
-      str(S) + ", vp + p * " + str(S * NR) + ", o + m0 * " + str(D) +
-      " + n0, " + str(D) +
-      ", nullptr, 0, nullptr);\n"
-      "            continue;\n          }\n"
-      "          alignas(64) float tile[" +
-      str(MR * NR) + "];\n          " + kernel + "(mb, " + str(S) +
-      ", pa + m0 * " + str(S) + ", vp + p * " + str(S * NR) + ", tile, " + nr +
-      ", nullptr, 0, nullptr);\n"
-      "          for (int64_t r = 0; r < mb; ++r)\n"
-      "            for (int64_t c = 0; c < nb; ++c)\n"
-      "              o[(m0 + r) * " +
-      str(D) + " + n0 + c] = tile[r * " + nr +
-      " + c];\n"
-      "        }\n      }\n    }\n  });\n";
+      "      canao_rt::ukernel::gemm_packed<" +
+      mr + ", " + nr + ">(" + kernel + ", " + str(S) + ", " + str(dh) + ", " +
+      str(S) + ", pa, vp, out + b * " + str(S * D) + " + h * " + str(dh) +
+      ", " + str(D) +
+      ");\n"
+      "    }\n  });\n";
   return text;
 }
 

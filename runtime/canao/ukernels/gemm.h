@@ -122,6 +122,32 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
   }
 }
 
+// C[M x N] = A W on the calling thread, A packed by pack_a (tiles of
+// [K][MR]) and W in NR-wide panels: every tile x panel through `kernel`,
+// the narrow last panel through a tile on the stack. Attention's two
+// per-head products use it.
+template <int MR, int NR>
+void gemm_packed(F32GemmFn kernel, int64_t M, int64_t N, int64_t K,
+                 const float *a, const float *w, float *c, int64_t ldc) {
+  for (int64_t m0 = 0; m0 < M; m0 += MR) {
+    const int64_t mb = M - m0 < MR ? M - m0 : MR;
+    for (int64_t n0 = 0; n0 < N; n0 += NR) {
+      const int64_t nb = N - n0 < NR ? N - n0 : NR;
+      const float *wp = w + n0 * K;
+      if (nb == NR) {
+        kernel(mb, K, a + m0 * K, wp, c + m0 * ldc + n0, ldc, nullptr, 0,
+               nullptr, 0);
+        continue;
+      }
+      alignas(64) float tile[MR * NR];
+      kernel(mb, K, a + m0 * K, wp, tile, NR, nullptr, 0, nullptr, 0);
+      for (int64_t r = 0; r < mb; ++r)
+        for (int64_t j = 0; j < nb; ++j)
+          c[(m0 + r) * ldc + n0 + j] = tile[r * NR + j];
+    }
+  }
+}
+
 struct NoEpilogue {
   void operator()(int64_t, int64_t, int64_t, int64_t) const {}
 };
