@@ -415,3 +415,41 @@ CANAO_UKERNEL_TESTS(f32_gemm_8x32_avx512, 8, 32, "[avx512]",
                     avx512Kernel("f32_gemm_8x32_avx512", 8, 32))
 CANAO_UKERNEL_TESTS(f32_gemm_6x64_avx512, 6, 64, "[avx512]",
                     avx512Kernel("f32_gemm_6x64_avx512", 6, 64))
+
+// gemm_packed: attention's single-thread product over packed operands,
+// including a narrow last panel (N not a multiple of NR) and a partial last
+// tile (M not a multiple of MR), written with a leading dimension > N.
+TEST_CASE("gemm_packed with f32_gemm_4x8_generic matches the reference loop",
+          "[generic]") {
+  for (int64_t M : {1, 13}) {
+    for (int64_t N : {8, 37}) {
+      const int64_t K = 20, ldc = N + 5;
+      std::vector<float> a(M * K), b(K * N);
+      for (int64_t i = 0; i < M * K; ++i)
+        a[i] = float((i * 7) % 11) - 5.0f;
+      for (int64_t i = 0; i < K * N; ++i)
+        b[i] = float((i * 5) % 13) * 0.25f - 1.0f;
+      std::vector<float> ap(ukernel::packed_a_floats(M, K, 4)),
+          bp((N + 7) / 8 * 8 * K), c(M * ldc, -7.0f);
+      ukernel::pack_a<4>(M, K, a.data(), K, 1.0f, ap.data());
+      ukernel::pack_b<8>(K, N, b.data(), N, bp.data());
+      ukernel::gemm_packed<4, 8>(ukernel::f32_gemm_4x8_generic, M, N, K,
+                                 ap.data(), bp.data(), c.data(), ldc);
+      int64_t wrong = 0, clobbered = 0;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t j = 0; j < ldc; ++j) {
+          if (j >= N) {
+            clobbered += c[m * ldc + j] != -7.0f;
+            continue;
+          }
+          double ref = 0;
+          for (int64_t k = 0; k < K; ++k)
+            ref += double(a[m * K + k]) * b[k * N + j];
+          wrong += std::fabs(c[m * ldc + j] - ref) > 1e-4;
+        }
+      CAPTURE(M, N);
+      CHECK(wrong == 0);
+      CHECK(clobbered == 0);
+    }
+  }
+}
