@@ -209,8 +209,13 @@ class BertModel(nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         # HF get_extended_attention_mask (pre-4.21 constant): 0 keeps a key,
-        # -10000 masks it; broadcast over heads and query positions.
-        ext_mask = attention_mask[:, None, None, :].to(dtype=torch.float32)
+        # -10000 masks it; broadcast over heads and query positions. A 3-D
+        # [B, S, S] mask (one row of keys per query, e.g. causal) is
+        # broadcast over heads only, as HF does.
+        if attention_mask.dim() == 3:
+            ext_mask = attention_mask[:, None, :, :].to(dtype=torch.float32)
+        else:
+            ext_mask = attention_mask[:, None, None, :].to(dtype=torch.float32)
         ext_mask = (1.0 - ext_mask) * -10000.0
         embedding_output = self.embeddings(input_ids, token_type_ids)
         sequence_output = self.encoder(embedding_output, ext_mask)

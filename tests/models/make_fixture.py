@@ -43,7 +43,8 @@ CLS_OUTPUTS = ["logits"]
 EXPORT_TOL = 1e-4
 
 
-def export_onnx(model, path, opset, output_names, vocab_size, max_pos):
+def export_onnx(model, path, opset, output_names, vocab_size, max_pos,
+                mask3d=False):
     """torch.onnx.export ``model`` with dynamic batch and sequence axes.
 
     The trace uses a (2, 16) dummy so no dimension is specialised to 1; the
@@ -52,9 +53,12 @@ def export_onnx(model, path, opset, output_names, vocab_size, max_pos):
     seq = min(16, max_pos)
     gen = torch.Generator().manual_seed(1234)
     dummy = (torch.randint(0, vocab_size, (2, seq), generator=gen),
-             torch.ones(2, seq, dtype=torch.int64),
+             torch.ones(*((2, seq, seq) if mask3d else (2, seq)),
+                        dtype=torch.int64),
              torch.zeros(2, seq, dtype=torch.int64))
     axes = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
+    if mask3d:
+        axes["attention_mask"] = {0: "batch", 1: "sequence", 2: "sequence"}
     for name in output_names:
         axes[name] = ({0: "batch"} if name != "last_hidden_state"
                       else {0: "batch", 1: "sequence"})
@@ -94,13 +98,14 @@ def run_ort(path, inputs, output_names):
     return dict(zip(output_names, outs))
 
 
-def make_inputs(batch, seq, vocab, pad, seed):
+def make_inputs(batch, seq, vocab, pad, seed, mask3d=False):
     """Random int64 inputs.
 
     Row ``b`` has its last ``pad + b`` positions masked (0 in the mask, pad id
     0 in input_ids) when ``pad > 0``, always keeping >= 1 real token; the
     first token is 1 (a CLS stand-in).  token_type_ids: 0 for the first half
-    of the sequence, 1 for the second.
+    of the sequence, 1 for the second.  With ``mask3d`` the mask is
+    [batch, seq, seq]: causal, with the same padding.
     """
     rng = np.random.RandomState(seed)
     ids = rng.randint(0, vocab, size=(batch, seq)).astype(np.int64)
@@ -113,6 +118,9 @@ def make_inputs(batch, seq, vocab, pad, seed):
             ids[b, seq - n_pad:] = 0
     types = np.zeros((batch, seq), dtype=np.int64)
     types[:, seq // 2:] = 1
+    if mask3d:
+        # One row of keys per query: causal, and the padding masked too.
+        mask = np.tril(np.ones((seq, seq), dtype=np.int64))[None] * mask[:, None]
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
@@ -141,7 +149,8 @@ def write_fixture(out, model, inputs, output_names, config, use_ort=True):
     model.eval()
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path, config["opset"], output_names,
-                config["vocab_size"], config["max_position_embeddings"])
+                config["vocab_size"], config["max_position_embeddings"],
+                mask3d=config.get("mask3d", False))
     ops = onnx_op_counts(onnx_path)
 
     _save_dir(out / "inputs", inputs)
@@ -188,6 +197,8 @@ def parse_args(argv=None):
                    help="cls: BertForSequenceClassification -> logits")
     p.add_argument("--num-labels", type=int, default=2)
     p.add_argument("--gelu", choices=["erf", "tanh"], default="erf")
+    p.add_argument("--mask3d", action="store_true",
+                   help="attention_mask is [batch, seq, seq] (causal + pad)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-ort", action="store_true",
                    help="skip the ONNX Runtime reference")
@@ -219,10 +230,11 @@ def main(argv=None):
     init_random_weights(model, seed=args.seed)
 
     inputs = make_inputs(args.batch, args.seq, args.vocab, args.pad,
-                         args.seed)
+                         args.seed, args.mask3d)
     config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
                   gelu=args.gelu, seed=args.seed, batch=args.batch,
-                  seq=args.seq, pad=args.pad, weights="random")
+                  seq=args.seq, pad=args.pad, weights="random",
+                  mask3d=args.mask3d)
     try:
         diff, ops = write_fixture(args.out, model, inputs, outputs, config,
                                   use_ort=not args.no_ort)
