@@ -115,23 +115,23 @@ inline std::string in(int i) { return "in" + std::to_string(i); }
 /// C++ statements for a fused body (arith/math ops), given the expression of
 /// each block argument. `result` is the expression of the yielded value;
 /// temporaries are declared in `stmts`.
-struct ScalarBody {
+struct RenderedBody {
   std::string stmts;
   std::string result;
 };
 
 /// Scalar floats.
-llvm::Expected<ScalarBody> renderScalarBody(mlir::Block &block,
-                                            ArrayRef<std::string> args,
-                                            const std::string &indent);
+llvm::Expected<RenderedBody> renderScalarBody(mlir::Block &block,
+                                              ArrayRef<std::string> args,
+                                              const std::string &indent);
 
 /// Values of vector type `vecType` (a GCC vector-extension float type
 /// declared by the kernel); transcendental ops call canao/ukernels/vmath.h.
 /// Fails for ops with no vector form (the caller then uses the scalar one).
-llvm::Expected<ScalarBody> renderVectorBody(mlir::Block &block,
-                                            ArrayRef<std::string> args,
-                                            const std::string &indent,
-                                            const std::string &vecType);
+llvm::Expected<RenderedBody> renderVectorBody(mlir::Block &block,
+                                              ArrayRef<std::string> args,
+                                              const std::string &indent,
+                                              const std::string &vecType);
 
 llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target);
 llvm::Expected<std::string> emitAttention(AttentionOp op,

@@ -47,10 +47,10 @@ namespace emit {
 /// have type `vecType`; literals stay scalars where GCC vector extensions
 /// broadcast them (arithmetic) and are splatted where a function needs a
 /// vector.
-static llvm::Expected<ScalarBody> renderBody(Block &block,
-                                             ArrayRef<std::string> args,
-                                             const std::string &indent,
-                                             const std::string &vecType) {
+static llvm::Expected<RenderedBody> renderBody(Block &block,
+                                               ArrayRef<std::string> args,
+                                               const std::string &indent,
+                                               const std::string &vecType) {
   const bool vec = !vecType.empty();
   llvm::DenseMap<Value, std::string> names;
   for (auto [i, a] : llvm::enumerate(block.getArguments()))
@@ -64,7 +64,7 @@ static llvm::Expected<ScalarBody> renderBody(Block &block,
     return "<?>";
   };
   auto isLiteral = [&](Value v) { return !names.count(v); };
-  ScalarBody out;
+  RenderedBody out;
   int next = 0;
   for (Operation &op : block) {
     if (auto y = dyn_cast<YieldOp>(op)) {
@@ -134,16 +134,16 @@ static llvm::Expected<ScalarBody> renderBody(Block &block,
   return out;
 }
 
-llvm::Expected<ScalarBody> renderScalarBody(Block &block,
-                                            ArrayRef<std::string> args,
-                                            const std::string &indent) {
+llvm::Expected<RenderedBody> renderScalarBody(Block &block,
+                                              ArrayRef<std::string> args,
+                                              const std::string &indent) {
   return renderBody(block, args, indent, "");
 }
 
-llvm::Expected<ScalarBody> renderVectorBody(Block &block,
-                                            ArrayRef<std::string> args,
-                                            const std::string &indent,
-                                            const std::string &vecType) {
+llvm::Expected<RenderedBody> renderVectorBody(Block &block,
+                                              ArrayRef<std::string> args,
+                                              const std::string &indent,
+                                              const std::string &vecType) {
   return renderBody(block, args, indent, vecType);
 }
 

@@ -80,7 +80,6 @@ static bool onlyDenseWeight(Value v) {
 
 llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
                                                   const TargetDesc *target) {
-
   auto fail = [](const llvm::Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
   };
@@ -99,16 +98,35 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
     return static_cast<int64_t>(plan.buffers.size() - 1);
   };
 
+  // Dense weights are packed in panels as wide as the register tile of the
+  // dense ops using them (0: kept row-major).
+  auto panelColsOf = [&](Value weight) -> llvm::Expected<int64_t> {
+    int64_t cols = 0;
+    if (!target || !onlyDenseWeight(weight))
+      return cols;
+    for (Operation *user : weight.getUsers()) {
+      int64_t nr = tileOf(user, *target).nr;
+      if (cols && nr != cols)
+        return fail("codegen: a weight is shared by dense ops with "
+                    "different tiles");
+      cols = nr;
+    }
+    return cols;
+  };
+
   // The blob's final size, reserved up front: growing a 400 MB vector by
   // doubling would hold the old and the new copy at once.
   int64_t blobBytes = 0;
   for (Operation &op : func.getBody().front())
     if (auto c = dyn_cast<ConstantOp>(op)) {
       auto t = cast<RankedTensorType>(c.getResult().getType());
+      auto cols = panelColsOf(c.getResult());
+      if (!cols)
+        return cols.takeError();
       int64_t bytes = byteSize(t);
-      if (target && t.getRank() == 2 && onlyDenseWeight(c.getResult()))
-        bytes = (t.getDimSize(1) + 63) / 64 * 64 * t.getDimSize(0) *
-                4; // panels of up to 64 columns, zero-padded
+      if (*cols)
+        bytes =
+            (t.getDimSize(1) + *cols - 1) / *cols * *cols * t.getDimSize(0) * 4;
       blobBytes += alignUp(bytes);
     }
   plan.weights.reserve(blobBytes);
@@ -147,16 +165,10 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
       if (static_cast<int64_t>(bytes.size()) != plan.buffers[id].bytes)
         return fail("codegen: cannot read the bytes of a constant");
       auto shape = plan.buffers[id].type.getShape();
-      // Panels as wide as the register tile of the dense ops using them.
-      int64_t panelCols = 0;
-      if (target && onlyDenseWeight(result))
-        for (Operation *user : result.getUsers()) {
-          int64_t nr = tileOf(user, *target).nr;
-          if (panelCols && nr != panelCols)
-            return fail("codegen: a weight is shared by dense ops with "
-                        "different tiles");
-          panelCols = nr;
-        }
+      auto cols = panelColsOf(result);
+      if (!cols)
+        return cols.takeError();
+      const int64_t panelCols = *cols;
       if (panelCols > 0) {
         bytes = packPanels(bytes, shape[0], shape[1], panelCols);
         plan.buffers[id].packedCols = panelCols;

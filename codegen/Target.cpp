@@ -69,11 +69,6 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
   return nullptr;
 }
 
-std::string TargetDesc::gemmKernel() const {
-  return "f32_gemm_" + std::to_string(gemmRows) + "x" +
-         std::to_string(gemmCols) + "_" + isa;
-}
-
 GemmTile canao::defaultTile(const TargetDesc &target, int64_t mr, int64_t nr,
                             int64_t kc) {
   GemmTile t;

@@ -29,9 +29,6 @@ struct TargetDesc {
   /// k block of the GEMM driver: the packed A block (M x gemmDepth) and a
   /// panel slice stay in L2 while the panels stream past.
   int gemmDepth;
-  /// The runtime microkernel for this tile (canao/ukernels/f32_gemm.h):
-  /// f32_gemm_<gemmRows>x<gemmCols>_<isa>.
-  std::string gemmKernel() const;
   /// The register tiles (rows, cols) the runtime has a microkernel for on
   /// this ISA; `canaoc --tune` chooses among them.
   std::vector<std::pair<int, int>> gemmTiles;

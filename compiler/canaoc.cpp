@@ -546,10 +546,10 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < plan->inputNames.size(); ++i)
     shapes += (i ? ", " : "") + plan->inputNames[i] + "=" +
               describeShape(plan->inputTypes[i].getShape());
-  emitOptions.summary = "target " + target->name + " (" + target->gemmKernel() +
-                        ", kc " + std::to_string(target->gemmDepth) + ")" +
-                        "; inputs: " + shapes + "; " +
-                        std::to_string(plan->kernels.size()) + " kernels";
+  emitOptions.summary =
+      "target " + target->name + " (" + defaultTile(*target).kernel + ", kc " +
+      std::to_string(target->gemmDepth) + ")" + "; inputs: " + shapes + "; " +
+      std::to_string(plan->kernels.size()) + " kernels";
   auto files = emitCppModel(*plan, emitOptions);
   if (!files)
     return error(llvm::toString(files.takeError()));

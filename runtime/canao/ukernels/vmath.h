@@ -30,7 +30,6 @@ template <class V> inline V splat(float x) {
   return v;
 }
 
-template <class V> inline V vmin(V a, V b) { return a < b ? a : b; }
 template <class V> inline V vmax(V a, V b) { return a > b ? a : b; }
 
 // e^x = 2^n * e^r, n = round(x / ln 2), |r| <= ln(2) / 2, e^r by its
