@@ -45,7 +45,8 @@ std::string vecTypedef(const TargetDesc &target) {
 } // namespace
 
 GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
-  GemmTile t = defaultTile(target);
+  GemmTile t =
+      isa<AttentionOp>(op) ? attentionTile(target) : defaultTile(target);
   auto dict = op->getAttrOfType<DictionaryAttr>("canao.tile");
   if (!dict)
     return t;

@@ -29,6 +29,10 @@ struct TargetDesc {
   /// k block of the GEMM driver: the packed A block (M x gemmDepth) and a
   /// panel slice stay in L2 while the panels stream past.
   int gemmDepth;
+  /// Register tile of attention's per-head products (K = head dim, N = seq
+  /// or head dim): NR should divide the head dim (64) so no panel is narrow.
+  int attentionRows;
+  int attentionCols;
   /// The register tiles (rows, cols) the runtime has a microkernel for on
   /// this ISA; `canaoc --tune` chooses among them.
   std::vector<std::pair<int, int>> gemmTiles;
@@ -48,11 +52,14 @@ struct GemmTile {
 GemmTile defaultTile(const TargetDesc &target, int64_t mr = 0, int64_t nr = 0,
                      int64_t kc = 0);
 
+/// The tile of attention's two per-head GEMMs (kc and mc unused).
+GemmTile attentionTile(const TargetDesc &target);
+
 /// All targets, in the order --help lists them.
 const std::vector<TargetDesc> &targets();
 
-/// The entry named `name` ("host" resolves to the best this machine runs),
-/// or nullptr.
+/// The entry named `name`, or nullptr. "host" resolves to the best entry
+/// this machine runs, with the L1/L2 sizes this machine reports.
 const TargetDesc *lookupTarget(const std::string &name);
 
 } // namespace canao

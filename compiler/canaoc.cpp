@@ -539,7 +539,8 @@ int main(int argc, char **argv) {
   emitOptions.target = target;
   if (o.target == "host" && !o.quiet)
     llvm::errs() << "canaoc: note: target host is " << emitOptions.target->name
-                 << "\n";
+                 << " (L1 " << emitOptions.target->l1Bytes / 1024 << " KiB, L2 "
+                 << emitOptions.target->l2Bytes / 1024 << " KiB per core)\n";
   emitOptions.weightsChecksum =
       canao_rt::checksum64(plan->weights.data(), plan->weights.size());
   std::string shapes;

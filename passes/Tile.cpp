@@ -36,9 +36,12 @@ struct TilePass : canao::impl::TileBase<TilePass> {
           << " tile";
       return signalPassFailure();
     }
+    // Attention's per-head products have their own tile (K = head dim);
+    // tuning overrides are measured on dense shapes and apply to dense.
+    const GemmTile at = attentionTile(*desc);
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
-    auto attr = [&](bool withBlocks) {
+    auto attr = [&](const GemmTile &t, bool withBlocks) {
       SmallVector<NamedAttribute> fields = {
           b.getNamedAttr("kernel", b.getStringAttr(t.kernel)),
           b.getNamedAttr("mr", b.getI64IntegerAttr(t.mr)),
@@ -51,9 +54,9 @@ struct TilePass : canao::impl::TileBase<TilePass> {
     };
     getOperation().walk([&](Operation *op) {
       if (isa<DenseOp>(op))
-        op->setAttr("canao.tile", attr(true));
+        op->setAttr("canao.tile", attr(t, true));
       else if (isa<AttentionOp>(op))
-        op->setAttr("canao.tile", attr(false));
+        op->setAttr("canao.tile", attr(at, false));
     });
   }
 };

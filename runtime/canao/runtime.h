@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace canao_rt {
 
 // Weight blob layout (little-endian): a 64-byte header, then the payload.
@@ -50,9 +54,16 @@ inline uint64_t checksum64(const void *data, size_t size) {
   return h;
 }
 
-// 64-byte aligned, zero-initialized heap memory.
+// 64-byte aligned, zero-initialized heap memory. Buffers of 8 MB and more
+// (the weights) are 2 MB aligned and, on Linux, asked for transparent huge
+// pages: a run streams every weight once, and with 4 KB pages that is a TLB
+// miss every 4 KB and a hardware prefetcher that stops at each page
+// boundary. -DCANAO_NO_HUGE_PAGES turns this off.
 class AlignedBuffer {
 public:
+  static constexpr size_t kHugeThreshold = size_t(8) << 20;
+  static constexpr size_t kHugePage = size_t(2) << 20;
+
   AlignedBuffer() = default;
   AlignedBuffer(const AlignedBuffer &) = delete;
   AlignedBuffer &operator=(const AlignedBuffer &) = delete;
@@ -62,17 +73,24 @@ public:
     release();
     if (bytes == 0)
       return true;
+    const size_t align = bytes >= kHugeThreshold ? kHugePage : 64;
+    const size_t rounded = (bytes + align - 1) / align * align;
     data_ = static_cast<char *>(
-        ::operator new(bytes, std::align_val_t(64), std::nothrow));
+        ::operator new(rounded, std::align_val_t(align), std::nothrow));
     if (!data_)
       return false;
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(CANAO_NO_HUGE_PAGES)
+    if (align == kHugePage)
+      madvise(data_, rounded, MADV_HUGEPAGE); // advisory: failure is fine
+#endif
     std::memset(data_, 0, bytes);
     size_ = bytes;
+    align_ = align;
     return true;
   }
   void release() {
     if (data_)
-      ::operator delete(data_, std::align_val_t(64));
+      ::operator delete(data_, std::align_val_t(align_));
     data_ = nullptr;
     size_ = 0;
   }
@@ -82,6 +100,7 @@ public:
 private:
   char *data_ = nullptr;
   size_t size_ = 0;
+  size_t align_ = 64;
 };
 
 // What every generated context holds: weights, the arena, the last error.

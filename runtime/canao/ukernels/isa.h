@@ -3,7 +3,7 @@
 // Microkernels are templates over these traits, so a new ISA (NEON is the
 // next one) is one more struct here and one more named instance per
 // microkernel, not a new kernel. Each struct gives the vector type, its
-// lane count and the handful of operations the kernels use.
+// lane count, register count and the handful of operations the kernels use.
 #ifndef CANAO_UKERNELS_ISA_H
 #define CANAO_UKERNELS_ISA_H
 
@@ -22,6 +22,7 @@ namespace isa {
 struct Generic {
   static constexpr const char *name = "generic";
   static constexpr int lanes = 4;
+  static constexpr int registers = 16; // SSE and NEON (NEON has 32)
   typedef float V __attribute__((vector_size(16)));
   static V load(const float *p) {
     V v;
@@ -39,6 +40,7 @@ struct Generic {
 struct Avx2 {
   static constexpr const char *name = "avx2";
   static constexpr int lanes = 8;
+  static constexpr int registers = 16;
   typedef __m256 V;
   static V load(const float *p) { return _mm256_loadu_ps(p); }
   static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
@@ -55,6 +57,7 @@ struct Avx2 {
 struct Avx512 {
   static constexpr const char *name = "avx512";
   static constexpr int lanes = 16;
+  static constexpr int registers = 32;
   typedef __m512 V;
   static V load(const float *p) { return _mm512_loadu_ps(p); }
   static void store(float *p, V v) { _mm512_storeu_ps(p, v); }
