@@ -58,6 +58,7 @@ GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
   get("nr", t.nr);
   get("kc", t.kc);
   get("mc", t.mc);
+  get("pf", t.pf);
   if (auto k = dict.getAs<StringAttr>("kernel"))
     t.kernel = k.str();
   return t;
@@ -69,7 +70,7 @@ static llvm::Expected<GemmTile> checkedTile(Operation *op,
   GemmTile t = tileOf(op, target);
   GemmTile want = defaultTile(target, t.mr, t.nr, t.kc);
   if (want.kernel.empty() || want.kernel != t.kernel || t.kc < 1 ||
-      t.mc < t.mr || t.mc % t.mr)
+      t.mc < t.mr || t.mc % t.mr || t.pf < 0 || t.pf > 6)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "codegen: op tiled for '" + t.kernel + "' (" + str(t.mr) + "x" +
@@ -102,7 +103,7 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
           ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
           ", in0, " + str(K) + ", in1, " +
           (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
-          ", ws};\n";
+          ", ws, " + str(tile->pf) + "};\n";
   std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
                      str(tile->nr) +
                      ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";

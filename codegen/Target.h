@@ -29,6 +29,9 @@ struct TargetDesc {
   /// k block of the GEMM driver: the packed A block (M x gemmDepth) and a
   /// panel slice stay in L2 while the panels stream past.
   int gemmDepth;
+  /// The next weight panel is prefetched by the first 2^prefetchTilesLog2
+  /// tiles of a panel, so it streams in at a rate memory sustains.
+  int prefetchTilesLog2;
   /// Register tile of attention's per-head products (K = head dim, N = seq
   /// or head dim): NR should divide the head dim (64) so no panel is narrow.
   int attentionRows;
@@ -42,13 +45,15 @@ struct TargetDesc {
 /// canao-tile pass records it in the op's `canao.tile` attribute.
 struct GemmTile {
   int64_t mr = 0, nr = 0, kc = 0, mc = 0;
+  /// log2 of the tiles that prefetch the next panel (GemmArgs::pf_log2).
+  int64_t pf = 3;
   /// The runtime microkernel, f32_gemm_<mr>x<nr>_<isa>.
   std::string kernel;
 };
 
 /// The tile `target` gives an op by default (mr, nr, kc from the table or
-/// the overrides when non-zero; mc from L2). Empty kernel when the
-/// overrides name a tile the target has no microkernel for.
+/// the overrides when non-zero; mc from L2; pf from the table). Empty kernel
+/// when the overrides name a tile the target has no microkernel for.
 GemmTile defaultTile(const TargetDesc &target, int64_t mr = 0, int64_t nr = 0,
                      int64_t kc = 0);
 

@@ -49,6 +49,7 @@ struct TilePass : canao::impl::TileBase<TilePass> {
       if (withBlocks) {
         fields.push_back(b.getNamedAttr("kc", b.getI64IntegerAttr(t.kc)));
         fields.push_back(b.getNamedAttr("mc", b.getI64IntegerAttr(t.mc)));
+        fields.push_back(b.getNamedAttr("pf", b.getI64IntegerAttr(t.pf)));
       }
       return b.getDictionaryAttr(fields);
     };

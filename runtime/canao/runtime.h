@@ -79,7 +79,8 @@ public:
         ::operator new(rounded, std::align_val_t(align), std::nothrow));
     if (!data_)
       return false;
-#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(CANAO_NO_HUGE_PAGES)
+#if defined(__linux__) && defined(MADV_HUGEPAGE) &&                            \
+    !defined(CANAO_NO_HUGE_PAGES)
     if (align == kHugePage)
       madvise(data_, rounded, MADV_HUGEPAGE); // advisory: failure is fine
 #endif

