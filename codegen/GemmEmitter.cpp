@@ -195,19 +195,16 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
               v = packed ? "in0 + " + str(2 * D) : "in2";
   int maskIndex = packed ? 1 : 3;
   // The mask is added to S^T (row j = key, column i = query): a mask that
-  // does not depend on the query (BERT's [B, 1, 1, S]) is one scalar per row.
-  std::string mask;
+  // does not depend on the query (BERT's [B, 1, 1, S]) is one scalar per row,
+  // which softmax_columns adds as it goes; a query-dependent one gets a pass.
+  std::string mask, softmaxBias;
   if (op.getMask()) {
     SmallVector<int64_t> st =
         broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
     mask = "      const float* mk = " + in(maskIndex) + " + b * " + str(st[0]) +
            " + h * " + str(st[1]) + ";\n";
     if (st[2] == 0)
-      mask += "      for (int64_t j = 0; j < " + str(S) +
-              "; ++j) {\n        const float mv = mk[j * " + str(st[3]) +
-              "];\n        float* r = st + j * " + str(Np) +
-              ";\n        for (int64_t i = 0; i < " + str(Np) +
-              "; ++i) r[i] += mv;\n      }\n";
+      softmaxBias = ", mk, " + str(st[3]);
     else
       mask += "      for (int64_t j = 0; j < " + str(S) +
               "; ++j)\n        for (int64_t i = 0; i < " + str(S) +
@@ -252,10 +249,10 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       mr + ", " + nr + ">(" + kernel + ", " + str(S) + ", " + str(Np) + ", " +
       str(dh) + ", ka, qp, st, " + str(Np) + ");\n" + mask +
       "      canao_rt::ukernel::softmax_columns<vf>(st, " + str(S) + ", " +
-      str(Np) + ", " + str(Np) +
-      ", inv);\n"
+      str(Np) + ", " + str(Np) + ", inv" + softmaxBias +
+      ");\n"
       "      canao_rt::ukernel::pack_a_transposed_scaled<" +
-      mr + ">(" + str(S) + ", " + str(S) + ", st, " + str(Np) +
+      mr + ", vf>(" + str(S) + ", " + str(S) + ", st, " + str(Np) +
       ", inv, pa);\n"
       "      canao_rt::ukernel::pack_b<" +
       nr + ">(" + str(S) + ", " + str(dh) + ", V + base, " + str(ld) +

@@ -20,6 +20,7 @@ using namespace canao_rt;
 namespace {
 
 typedef float v4 __attribute__((vector_size(16)));
+typedef float v8 __attribute__((vector_size(32)));
 typedef float v16 __attribute__((vector_size(64)));
 
 // Largest errors measured over every float in the range (not just these
@@ -267,57 +268,81 @@ TEST_CASE("layer_norm_row matches a double reference", "[rows]") {
 }
 
 // Attention's S^T softmax: each column of a rows x cols block (leading
-// dimension ld) becomes exp(x - max) in place and inv[c] = 1 / its sum;
-// pack_a_transposed_scaled then gives (st * inv)^T in pack_a's layout.
-TEST_CASE("softmax_columns and pack_a_transposed_scaled give the softmax "
-          "of each column, packed as the rows of P",
-          "[rows]") {
+// dimension ld) becomes exp(x + bias[row] - max) in place and inv[c] = 1 /
+// its sum; pack_a_transposed_scaled then gives (st * inv)^T in pack_a's
+// layout, and writes nothing past it. MR <= lanes takes the vector path,
+// MR > lanes the scalar one.
+template <int MR, class V> void checkAttentionSoftmax(bool withBias) {
   std::mt19937 gen(7);
   std::uniform_real_distribution<float> dist(-8.0f, 8.0f);
   for (int64_t rows : {1, 5, 37, 128})
     for (int64_t cols : {16, 48}) {
       const int64_t ld = cols + 16;
-      std::vector<float> st(rows * ld, 123.0f), inv(cols);
-      for (int64_t r = 0; r < rows; ++r)
+      std::vector<float> st(rows * ld, 123.0f), inv(cols), bias(rows * 2);
+      for (int64_t r = 0; r < rows; ++r) {
         for (int64_t c = 0; c < cols; ++c)
           st[r * ld + c] = r % 3 == 2 ? -1e4f : dist(gen); // masked keys
+        bias[r * 2] = r % 4 == 1 ? -1e4f : dist(gen);
+      }
       const std::vector<float> in = st;
-      ukernel::softmax_columns<v16>(st.data(), rows, cols, ld, inv.data());
-      const int64_t m = cols - 3; // queries actually used; MR = 12 tiles
-      std::vector<float> pa((m + 11) / 12 * 12 * rows, -1.0f);
-      ukernel::pack_a_transposed_scaled<12>(m, rows, st.data(), ld, inv.data(),
-                                            pa.data());
+      if (withBias)
+        ukernel::softmax_columns<v16>(st.data(), rows, cols, ld, inv.data(),
+                                      bias.data(), 2);
+      else
+        ukernel::softmax_columns<v16>(st.data(), rows, cols, ld, inv.data());
+      auto x = [&](int64_t r, int64_t c) {
+        return double(in[r * ld + c]) + (withBias ? bias[r * 2] : 0.0);
+      };
+      const int64_t m = cols - 3; // queries actually used
+      const int64_t packed = (m + MR - 1) / MR * MR * rows;
+      std::vector<float> pa(packed + 64, -1.0f);
+      ukernel::pack_a_transposed_scaled<MR, V>(m, rows, st.data(), ld,
+                                               inv.data(), pa.data());
       double worst = 0, worstSum = 0;
       for (int64_t c = 0; c < m; ++c) {
         double mx = -1e30, sum = 0;
         for (int64_t r = 0; r < rows; ++r)
-          mx = std::fmax(mx, in[r * ld + c]);
+          mx = std::fmax(mx, x(r, c));
         for (int64_t r = 0; r < rows; ++r)
-          sum += std::exp(double(in[r * ld + c]) - mx);
+          sum += std::exp(x(r, c) - mx);
         double got = 0;
         for (int64_t r = 0; r < rows; ++r) {
-          const float p = pa[(c / 12) * 12 * rows + r * 12 + c % 12];
+          const float p = pa[(c / MR) * MR * rows + r * MR + c % MR];
           got += p;
-          worst = std::fmax(
-              worst,
-              std::fabs(p - std::exp(double(in[r * ld + c]) - mx) / sum));
+          worst = std::fmax(worst, std::fabs(p - std::exp(x(r, c) - mx) / sum));
         }
         worstSum = std::fmax(worstSum, std::fabs(got - 1.0));
       }
       // Rows of the last tile past m are zero.
       int64_t padNonZero = 0;
-      for (int64_t c = m; c < (m + 11) / 12 * 12; ++c)
+      for (int64_t c = m; c < (m + MR - 1) / MR * MR; ++c)
         for (int64_t r = 0; r < rows; ++r)
-          padNonZero += pa[(c / 12) * 12 * rows + r * 12 + c % 12] != 0.0f;
+          padNonZero += pa[(c / MR) * MR * rows + r * MR + c % MR] != 0.0f;
+      // Nothing is written past the packed tiles.
+      int64_t past = 0;
+      for (size_t i = packed; i < pa.size(); ++i)
+        past += pa[i] != -1.0f;
       // Columns past cols and the rest of each row are untouched.
       int64_t touched = 0;
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = cols; c < ld; ++c)
           touched += st[r * ld + c] != 123.0f;
-      CAPTURE(rows, cols, worst, worstSum);
+      CAPTURE(MR, sizeof(V) / 4, withBias, rows, cols, worst, worstSum);
       CHECK(worst < 1e-6);
       CHECK(worstSum < 1e-5);
       CHECK(padNonZero == 0);
+      CHECK(past == 0);
       CHECK(touched == 0);
     }
+}
+
+TEST_CASE("softmax_columns and pack_a_transposed_scaled give the softmax "
+          "of each column, packed as the rows of P",
+          "[rows]") {
+  for (bool bias : {false, true}) {
+    checkAttentionSoftmax<12, v16>(bias); // AVX-512 attention tile
+    checkAttentionSoftmax<6, v8>(bias);   // AVX2
+    checkAttentionSoftmax<4, v4>(bias);   // generic
+    checkAttentionSoftmax<6, v4>(bias);   // MR > lanes: scalar path
+  }
 }

@@ -103,18 +103,31 @@ inline void layer_norm_row(float *y, int64_t n, const float *scale,
 // cols a multiple of the lanes): each column is max-subtracted and
 // exponentiated in place, and inv[c] = 1 / (its sum), so the caller can
 // fold the normalization into its next pass. Attention computes S^T, one
-// column per query, so this needs no horizontal reductions.
+// column per query, so this needs no horizontal reductions. `row_bias`,
+// when not null, is added to row r first (row_bias[r * bias_stride]): a
+// key mask that does not depend on the query, applied without a pass of
+// its own.
 template <class V>
 inline void softmax_columns(float *s, int64_t rows, int64_t cols, int64_t ld,
-                            float *inv) {
+                            float *inv, const float *row_bias = nullptr,
+                            int64_t bias_stride = 0) {
   constexpr int64_t L = sizeof(V) / sizeof(float);
   for (int64_t c0 = 0; c0 < cols; c0 += L) {
     V mx = vmath::splat<V>(-INFINITY);
-    for (int64_t r = 0; r < rows; ++r)
-      mx = vmath::vmax(mx, loadv<V>(s + r * ld + c0));
+    if (row_bias) {
+      for (int64_t r = 0; r < rows; ++r)
+        mx = vmath::vmax(mx,
+                         loadv<V>(s + r * ld + c0) + row_bias[r * bias_stride]);
+    } else {
+      for (int64_t r = 0; r < rows; ++r)
+        mx = vmath::vmax(mx, loadv<V>(s + r * ld + c0));
+    }
     V sum = vmath::splat<V>(0.0f);
     for (int64_t r = 0; r < rows; ++r) {
-      const V e = vmath::exp(loadv<V>(s + r * ld + c0) - mx);
+      V x = loadv<V>(s + r * ld + c0);
+      if (row_bias)
+        x = x + row_bias[r * bias_stride];
+      const V e = vmath::exp(x - mx);
       storev(s + r * ld + c0, e);
       sum += e;
     }
@@ -125,12 +138,42 @@ inline void softmax_columns(float *s, int64_t rows, int64_t cols, int64_t ld,
 // pack_a of the transpose of a k x m block `st` (leading dimension ld)
 // with column c scaled by scale[c]: the A operand P = (st * scale)^T of
 // the P V product, from the exponentials softmax_columns left in place.
-template <int MR>
+// Each packed step is MR contiguous floats of one row of st: with MR <= the
+// lanes of V it is one vector multiply whose extra lanes the next step
+// overwrites (the last step of a tile, and rows near ld, go through a
+// buffer, so nothing outside the tile is read or written).
+template <int MR, class V>
 inline void pack_a_transposed_scaled(int64_t m, int64_t k, const float *st,
                                      int64_t ld, const float *scale,
                                      float *out) {
+  constexpr int L = sizeof(V) / sizeof(float);
   for (int64_t m0 = 0; m0 < m; m0 += MR, out += k * MR) {
     const int64_t mb = m - m0 < MR ? m - m0 : MR;
+    if constexpr (MR <= L) {
+      alignas(64) float sc[L] = {}, buf[L] = {};
+      for (int64_t r = 0; r < mb; ++r)
+        sc[r] = scale[m0 + r];
+      const V vs = loadv<V>(sc);
+      const bool inRow = m0 + L <= ld;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const float *row = st + kk * ld + m0;
+        V x;
+        if (inRow) {
+          x = loadv<V>(row);
+        } else {
+          std::memcpy(buf, row, mb * sizeof(float));
+          x = loadv<V>(buf);
+        }
+        x = x * vs; // lanes >= mb: 0 (finite inputs)
+        if (kk + 1 < k) {
+          storev(out + kk * MR, x);
+        } else {
+          storev(buf, x);
+          std::memcpy(out + kk * MR, buf, MR * sizeof(float));
+        }
+      }
+      continue;
+    }
     for (int64_t kk = 0; kk < k; ++kk) {
       const float *row = st + kk * ld + m0;
       float *o = out + kk * MR;
