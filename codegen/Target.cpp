@@ -104,6 +104,14 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
   return nullptr;
 }
 
+GemmTile canao::denseTile(const TargetDesc &target, int64_t k, int64_t mr,
+                          int64_t nr, int64_t kc) {
+  GemmTile t = defaultTile(target, mr, nr, kc);
+  if (k > 0 && k < t.kc) // a shorter k block leaves room for more rows
+    t = defaultTile(target, mr, nr, k);
+  return t;
+}
+
 GemmTile canao::attentionTile(const TargetDesc &target) {
   return defaultTile(target, target.attentionRows, target.attentionCols);
 }

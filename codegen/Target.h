@@ -57,6 +57,11 @@ struct GemmTile {
 GemmTile defaultTile(const TargetDesc &target, int64_t mr = 0, int64_t nr = 0,
                      int64_t kc = 0);
 
+/// The tile of a dense op with reduction depth `k`: defaultTile with kc at
+/// most k, and mc from that k block.
+GemmTile denseTile(const TargetDesc &target, int64_t k, int64_t mr = 0,
+                   int64_t nr = 0, int64_t kc = 0);
+
 /// The tile of attention's two per-head GEMMs (kc and mc unused).
 GemmTile attentionTile(const TargetDesc &target);
 

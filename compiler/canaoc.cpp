@@ -501,6 +501,7 @@ int main(int argc, char **argv) {
     tileOptions.mr = tuned.gemmRows;
     tileOptions.nr = tuned.gemmCols;
     tileOptions.kc = tuned.gemmDepth;
+    tileOptions.l2 = tuned.l2Bytes;
     pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));
     if (mlir::failed(pm.run(**module)))
       return error("tiling failed: " + diagText);

@@ -113,11 +113,14 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
     Reads the target description (one table entry per target:
     codegen/Target.cpp) and attaches `canao.tile` to every canao.dense and
     canao.attention: the runtime microkernel (`f32_gemm_<mr>x<nr>_<isa>`),
-    the register tile mr x nr, the k block kc and the row block mc (so a
-    packed mc x kc block of the activations stays in half of L2). Codegen
-    packs the weights into nr-wide panels and emits the calls from these
-    attributes alone. `mr`, `nr`, `kc` override the table (canaoc --tuning);
-    an override must name a tile the target has a microkernel for.
+    the register tile mr x nr, the k block kc (at most the op's K), the row
+    block mc (so a packed mc x kc block of the activations stays in 3/4 of
+    L2) and pf (log2 of the tiles that prefetch the next weight panel).
+    Codegen packs the weights into nr-wide panels and emits the calls from
+    these attributes alone. `mr`, `nr`, `kc` override the table (canaoc
+    --tuning); an override must name a tile the target has a microkernel
+    for. `l2` replaces the table's L2 size (canaoc passes the compiling
+    machine's for --target host).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"generic\"",
@@ -128,6 +131,8 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
            "register tile columns (0: the target's)">,
     Option<"kc", "kc", "int64_t", /*default=*/"0",
            "k block (0: the target's)">,
+    Option<"l2", "l2", "int64_t", /*default=*/"0",
+           "L2 bytes per core (0: the target's)">,
   ];
   let dependentDialects = ["::canao::CanaoDialect"];
 }

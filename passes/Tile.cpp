@@ -24,11 +24,15 @@ struct TilePass : canao::impl::TileBase<TilePass> {
   using TileBase::TileBase;
 
   void runOnOperation() override {
-    const TargetDesc *desc = lookupTarget(target);
-    if (!desc) {
+    const TargetDesc *found = lookupTarget(target);
+    if (!found) {
       getOperation().emitError("canao-tile: unknown target '") << target << "'";
       return signalPassFailure();
     }
+    TargetDesc machine = *found;
+    if (l2 > 0)
+      machine.l2Bytes = l2;
+    const TargetDesc *desc = &machine;
     GemmTile t = defaultTile(*desc, mr, nr, kc);
     if (t.kernel.empty()) {
       getOperation().emitError("canao-tile: target ")
@@ -54,9 +58,11 @@ struct TilePass : canao::impl::TileBase<TilePass> {
       return b.getDictionaryAttr(fields);
     };
     getOperation().walk([&](Operation *op) {
-      if (isa<DenseOp>(op))
-        op->setAttr("canao.tile", attr(t, true));
-      else if (isa<AttentionOp>(op))
+      if (auto dense = dyn_cast<DenseOp>(op)) {
+        auto w = dyn_cast<RankedTensorType>(dense.getWeight().getType());
+        const int64_t k = w && w.hasStaticShape() ? w.getShape()[0] : 0;
+        op->setAttr("canao.tile", attr(denseTile(*desc, k, mr, nr, kc), true));
+      } else if (isa<AttentionOp>(op))
         op->setAttr("canao.tile", attr(at, false));
     });
   }
