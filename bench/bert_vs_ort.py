@@ -18,9 +18,11 @@ interleaved rounds of RUNS runs each, alternating the order; reported values
 are medians of round medians.  RUNS defaults to 20 (5 for bert-base).
 
 Peaks come from --peak-cmd (lines peak_gflops_Tt=X: an FMA loop;
-kernel_gflops_Tt=Y: the GEMM microkernel with its operands in L1),
-measured before the first model and after each one; medians are used.  If
-that executable is missing, "% of peak" is n/a.  % of peak = canao GFLOP/s /
+kernel_gflops_Tt=Y: the GEMM microkernel with its operands in L1, about
+0.5 s), measured after every interleaved round, so each model's "% of
+peak" uses the peak of the minutes it ran in (the speed of a shared
+machine drifts); the header gives the median over all rounds.  If that
+executable is missing, "% of peak" is n/a.  % of peak = canao GFLOP/s /
 (the T-thread peak if measured, else T x the 1-thread peak).  FLOPs are
 canaoc --report=json "flops".
 
@@ -91,15 +93,17 @@ def export(name):
     return out
 
 
-def measure_peak(cmd):
-    """{threads: GFLOP/s} parsed from the peak command, or {} if missing."""
+def measure_peak(cmd, quiet=False):
+    """{(kind, threads): GFLOP/s} parsed from the peak command, or {} if
+    missing."""
     argv = shlex.split(cmd)
     if os.sep in argv[0]:
         argv[0] = str(ROOT / argv[0])  # ROOT / absolute path = that path
     if not (os.access(argv[0], os.X_OK) and Path(argv[0]).is_file()
             or shutil.which(argv[0])):
         return {}
-    log(f"measuring peak: {cmd}")
+    if not quiet:
+        log(f"measuring peak: {cmd}")
     r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
     if r.returncode:
         log(f"peak command failed ({r.returncode}): {r.stderr.strip()}")
@@ -126,8 +130,9 @@ def compile_model(fx, name, a):
     return gen / "b" / "m_run", rep, meta
 
 
-def bench_model(fx, exe, meta, threads, rounds, runs):
-    """[(T, ORT ms, canao ms)], interleaved medians of round medians."""
+def bench_model(fx, exe, meta, threads, rounds, runs, after_round):
+    """[(T, ORT ms, canao ms)], interleaved medians of round medians;
+    after_round() runs after every round (the peak measurement)."""
     inputs = {n: np.load(fx / "inputs" / f"{n}.npy") for n in meta["inputs"]}
     flags = []
     for n in meta["inputs"]:
@@ -161,6 +166,7 @@ def bench_model(fx, exe, meta, threads, rounds, runs):
             for f in (run_ort, run_canao) if r % 2 == 0 else (run_canao,
                                                                run_ort):
                 f()
+            after_round()
         res.append((t, statistics.median(o_med), statistics.median(c_med)))
         del sess
     return res
@@ -177,7 +183,8 @@ def cpu_model():
 
 
 def markdown(rows, peak, a, runs, cmdline):
-    """rows: (model, T, ort_ms, canao_ms, flops); runs: runs per round."""
+    """rows: (model, T, ort_ms, canao_ms, flops, peaks of the model's
+    rounds); runs: runs per round; peak: over all rounds, for the header."""
     names = {"peak": "FMA loop", "kernel": "GEMM microkernel in L1"}
     peaks = ("; ".join(f"{names[k]} {t}t {v:.1f} GFLOP/s"
                        for (k, t), v in sorted(peak.items()))
@@ -191,15 +198,15 @@ def markdown(rows, peak, a, runs, cmdline):
              "canao GFLOP/s | % of FMA peak | % of kernel peak |",
              "|---|---|---|---|---|---|---|---|"]
 
-    def pct(kind, t, gf):
-        p = peak.get((kind, t)) or (t * peak[(kind, 1)]
-                                    if (kind, 1) in peak else None)
+    def pct(own, kind, t, gf):
+        p = own.get((kind, t)) or (t * own[(kind, 1)]
+                                   if (kind, 1) in own else None)
         return f"{100 * gf / p:.1f}%" if p else "n/a"
-    for m, t, o, c, flops in rows:
+    for m, t, o, c, flops, own in rows:
         gf = flops / c / 1e6
         lines.append(f"| {m} | {t} | {o:.2f} | {c:.2f} | {c / o:.2f} | "
-                     f"{gf:.1f} | {pct('peak', t, gf)} | "
-                     f"{pct('kernel', t, gf)} |")
+                     f"{gf:.1f} | {pct(own, 'peak', t, gf)} | "
+                     f"{pct(own, 'kernel', t, gf)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -301,9 +308,14 @@ def main():
         p.error(f"{a.canaoc} not found; build canao first")
 
     fixtures = {m: export(m) for m in models}
-    peaks = [measure_peak(a.peak_cmd)]
-    if not peaks[0]:
+    have_peak = bool(measure_peak(a.peak_cmd))
+    if not have_peak:
         log("peak benchmark not found; % of peak will be n/a")
+    peaks = []
+
+    def median_peak(ps):
+        return {k: statistics.median(p[k] for p in ps if k in p)
+                for k in sorted({k for p in ps for k in p})}
     rows, runs_used = [], {}
     for m in models:
         exe_m, rep, meta = compile_model(fixtures[m], m, a)
@@ -312,14 +324,16 @@ def main():
         shape = "x".join(map(str, meta["inputs"]["input_ids"]))
         log(f"benchmarking {m} ({shape}, {rep['flops'] / 1e9:.2f} GFLOP, "
             f"{a.rounds} rounds x {runs} runs) ...")
+        own = []
+        after = (lambda: own.append(measure_peak(a.peak_cmd, quiet=True))
+                 ) if have_peak else (lambda: None)
         for t, o, c in bench_model(fixtures[m], exe_m, meta, threads,
-                                   a.rounds, runs):
-            rows.append((f"{m} ({shape})", t, o, c, rep["flops"]))
+                                   a.rounds, runs, after):
+            rows.append((f"{m} ({shape})", t, o, c, rep["flops"], own))
             log(f"  T={t}: ORT {o:.2f} ms, canao {c:.2f} ms")
-        if peaks[0]:
-            peaks.append(measure_peak(a.peak_cmd))
-    peak = {t: statistics.median(p[t] for p in peaks if t in p)
-            for t in sorted({t for p in peaks for t in p})}
+        peaks += own
+    rows = [r[:5] + (median_peak(r[5]),) for r in rows]
+    peak = median_peak(peaks)
 
     runs = ", ".join(sorted({str(r) for r in runs_used.values()}, key=int))
     if len(set(runs_used.values())) > 1:
