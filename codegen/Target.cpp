@@ -104,6 +104,23 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
   return nullptr;
 }
 
+std::pair<int, int> canao::denseRegisterTile(const TargetDesc &target,
+                                             int64_t m, int64_t n) {
+  auto padded = [&](int r, int c) {
+    return double((m + r - 1) / r * r) * double((n + c - 1) / c * c);
+  };
+  // The default is the fastest per FMA on its target (measured), so an
+  // alternative must save clearly more than its lower kernel efficiency.
+  std::pair<int, int> best = {target.gemmRows, target.gemmCols};
+  double bestWork = padded(best.first, best.second);
+  for (auto [r, c] : target.gemmTiles)
+    if (padded(r, c) < 0.95 * bestWork) {
+      best = {r, c};
+      bestWork = padded(r, c);
+    }
+  return best;
+}
+
 GemmTile canao::denseTile(const TargetDesc &target, int64_t k, int64_t mr,
                           int64_t nr, int64_t kc) {
   GemmTile t = defaultTile(target, mr, nr, kc);

@@ -62,6 +62,12 @@ GemmTile defaultTile(const TargetDesc &target, int64_t mr = 0, int64_t nr = 0,
 GemmTile denseTile(const TargetDesc &target, int64_t k, int64_t mr = 0,
                    int64_t nr = 0, int64_t kc = 0);
 
+/// The register tile (rows, cols) among the target's for an M x N dense
+/// op: the table's default unless another pads at least 5% less work
+/// (ceil(M/mr) mr x ceil(N/nr) nr), e.g. N = 128 on a 24-wide tile.
+std::pair<int, int> denseRegisterTile(const TargetDesc &target, int64_t m,
+                                      int64_t n);
+
 /// The tile of attention's two per-head GEMMs (kc and mc unused).
 GemmTile attentionTile(const TargetDesc &target);
 

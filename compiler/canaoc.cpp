@@ -498,9 +498,13 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&context);
     TileOptions tileOptions;
     tileOptions.target = tuned.name;
-    tileOptions.mr = tuned.gemmRows;
-    tileOptions.nr = tuned.gemmCols;
-    tileOptions.kc = tuned.gemmDepth;
+    if (!o.tuneOut.empty() || !o.tuningIn.empty()) {
+      // A tuning file fixes the tile of every dense; without one the pass
+      // picks per op shape from the table.
+      tileOptions.mr = tuned.gemmRows;
+      tileOptions.nr = tuned.gemmCols;
+      tileOptions.kc = tuned.gemmDepth;
+    }
     tileOptions.l2 = tuned.l2Bytes;
     pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));
     if (mlir::failed(pm.run(**module)))

@@ -60,8 +60,20 @@ struct TilePass : canao::impl::TileBase<TilePass> {
     getOperation().walk([&](Operation *op) {
       if (auto dense = dyn_cast<DenseOp>(op)) {
         auto w = dyn_cast<RankedTensorType>(dense.getWeight().getType());
-        const int64_t k = w && w.hasStaticShape() ? w.getShape()[0] : 0;
-        op->setAttr("canao.tile", attr(denseTile(*desc, k, mr, nr, kc), true));
+        auto out = dyn_cast<RankedTensorType>(dense.getType());
+        const bool known = w && w.hasStaticShape() && out &&
+                           out.hasStaticShape() && out.getRank() >= 1;
+        const int64_t k = known ? w.getShape()[0] : 0;
+        int64_t rows = mr, cols = nr;
+        // Without a tuning override, the tile that pads the least work.
+        if (known && !mr && !nr && out.getShape().back() > 0) {
+          const int64_t n = out.getShape().back();
+          auto [r, c] = denseRegisterTile(*desc, out.getNumElements() / n, n);
+          rows = r;
+          cols = c;
+        }
+        op->setAttr("canao.tile",
+                    attr(denseTile(*desc, k, rows, cols, kc), true));
       } else if (isa<AttentionOp>(op))
         op->setAttr("canao.tile", attr(at, false));
     });
