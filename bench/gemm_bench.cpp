@@ -3,7 +3,7 @@
 //   canao-gemm-bench [--peak] [--kernel NAME] [--kc N] [--threads 1,2]
 //                    [--reps N]
 //   canao-gemm-bench --tune M:K:N[,M:K:N...] [--kc-list 256,512,768]
-//                    [--reps N]
+//                    [--pf-list 2,3] [--reps N]
 //
 // --peak: an FMA loop with independent accumulators on every participant of
 // the runtime's thread pool (workers pinned, the caller pinned here too);
@@ -16,9 +16,10 @@
 // short FMA-loop burst and a short in-L1 kernel burst), which holds up on a
 // machine whose speed changes from second to second.
 //
-// --tune: every kernel instance this build has x every k block, on the
+// --tune: every kernel instance this build has x every k block x every
+// prefetch spread (log2 of the tiles that prefetch the next panel), on the
 // given shapes at 1 thread; one line per candidate, machine-readable:
-//   candidate <kernel> <mr> <nr> <kc> <total ms over the shapes>
+//   candidate <kernel> <mr> <nr> <kc> <pf> <total ms over the shapes>
 // `canaoc --tune` embeds this file, builds it with the target's flags and
 // picks the fastest candidate.
 //
@@ -183,7 +184,7 @@ typedef std::function<void(double)> AfterRun;
 template <int MR, int NR>
 std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
                                 int64_t M, int64_t K, int64_t N, int64_t kc,
-                                int reps, const AfterRun &after) {
+                                int pf, int reps, const AfterRun &after) {
   std::mt19937 gen(42);
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<float> a(M * K), w(K * N), packed((N + NR - 1) / NR * NR * K),
@@ -199,9 +200,8 @@ std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
   // model does (one copy would sit in L2/L3 between runs).
   const int copies = std::max<int64_t>(1, (64ll << 20) / (packed.size() * 4));
   std::vector<std::vector<float>> weights(copies, packed);
-  ukernel::GemmArgs g{
-      M,       N,       K,        kc, M,         a.data(),          K,
-      nullptr, nullptr, c.data(), N,  ws.data(), kPrefetchTilesLog2};
+  ukernel::GemmArgs g{M,       N,       K,        kc, M,         a.data(), K,
+                      nullptr, nullptr, c.data(), N,  ws.data(), pf};
   std::vector<double> runs;
   for (int r = 0; r < reps + 2; ++r) {
     g.w = weights[r % copies].data();
@@ -220,10 +220,11 @@ std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
 
 std::vector<double> run_gemm(ThreadPool &pool, const Instance &inst, int64_t M,
                              int64_t K, int64_t N, int64_t kc, int reps,
-                             const AfterRun &after = nullptr) {
+                             const AfterRun &after = nullptr,
+                             int pf = kPrefetchTilesLog2) {
 #define CASE(MR, NR)                                                           \
   if (inst.mr == MR && inst.nr == NR)                                          \
-    return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, reps, after);
+    return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, pf, reps, after);
   CASE(12, 32)
   CASE(8, 32)
   CASE(6, 64)
@@ -258,7 +259,7 @@ std::vector<int64_t> parse_list(const std::string &v, char sep) {
 
 // Total milliseconds of each candidate over `shapes` (M, K, N triples).
 int tune(const std::string &shapeList, const std::vector<int64_t> &kcs,
-         int reps) {
+         const std::vector<int64_t> &pfs, int reps) {
   std::vector<std::vector<int64_t>> shapes;
   for (int64_t i = 0; i < 1 + static_cast<int64_t>(std::count(
                                   shapeList.begin(), shapeList.end(), ','));
@@ -278,23 +279,26 @@ int tune(const std::string &shapeList, const std::vector<int64_t> &kcs,
   pin_caller();
   ThreadPool pool;
   for (const Instance &inst : instances())
-    for (int64_t kc : kcs) {
-      double ms = 0;
-      for (const auto &s : shapes) {
-        double gf = median(run_gemm(pool, inst, s[0], s[1], s[2], kc, reps));
-        ms += 2.0 * s[0] * s[1] * s[2] / gf / 1e6;
+    for (int64_t kc : kcs)
+      for (int64_t pf : pfs) {
+        double ms = 0;
+        for (const auto &s : shapes) {
+          double gf = median(run_gemm(pool, inst, s[0], s[1], s[2], kc, reps,
+                                      nullptr, static_cast<int>(pf)));
+          ms += 2.0 * s[0] * s[1] * s[2] / gf / 1e6;
+        }
+        std::printf("candidate %s %d %d %lld %lld %.4f\n", inst.name, inst.mr,
+                    inst.nr, static_cast<long long>(kc),
+                    static_cast<long long>(pf), ms);
+        std::fflush(stdout);
       }
-      std::printf("candidate %s %d %d %lld %.4f\n", inst.name, inst.mr, inst.nr,
-                  static_cast<long long>(kc), ms);
-      std::fflush(stdout);
-    }
   return 0;
 }
 
 int main(int argc, char **argv) {
   bool peakOnly = false;
   std::string tuneShapes;
-  std::vector<int64_t> kcList = {256, 512, 768};
+  std::vector<int64_t> kcList = {256, 512, 768}, pfList = {kPrefetchTilesLog2};
   std::string kernel = instances().front().name;
   int64_t kc = 768;
   int reps = 30;
@@ -314,6 +318,8 @@ int main(int argc, char **argv) {
       tuneShapes = value();
     else if (a == "--kc-list")
       kcList = parse_list(value(), ',');
+    else if (a == "--pf-list")
+      pfList = parse_list(value(), ',');
     else if (a == "--kernel")
       kernel = value();
     else if (a == "--kc")
@@ -338,7 +344,7 @@ int main(int argc, char **argv) {
   if (!inst || kc < 1)
     return usage();
   if (!tuneShapes.empty())
-    return tune(tuneShapes, kcList, reps);
+    return tune(tuneShapes, kcList, pfList, reps);
 
   pin_caller();
   ThreadPool pool;

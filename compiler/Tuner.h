@@ -2,8 +2,9 @@
 //
 // `canaoc --tune FILE` builds the runtime's GEMM benchmark (the same
 // microkernels and driver generated models call) with the target's flags,
-// times every microkernel instance of the target's ISA and several k blocks
-// on the model's own GEMM shapes, and writes the fastest as a tuning file.
+// times every microkernel instance of the target's ISA, several k blocks and
+// two prefetch spreads on the model's own GEMM shapes, and writes the
+// fastest as a tuning file.
 // `canaoc --tuning FILE` reuses it: the output is a function of the model,
 // the options and the file, so CI can regenerate kernels byte for byte.
 //
@@ -27,6 +28,7 @@ struct TuningCandidate {
   std::string kernel;
   int rows = 0, cols = 0;
   int64_t depth = 0;
+  int pf = 0;    ///< log2 of the tiles that prefetch the next panel
   double ms = 0; ///< total over the model's GEMM shapes, 1 thread
 };
 
@@ -56,7 +58,7 @@ std::string tuningToJson(const Tuning &t);
 llvm::Expected<Tuning> readTuning(const std::string &path,
                                   const TargetDesc &target);
 
-/// `target` with the tuned tile and k block.
+/// `target` with the tuned tile, k block and prefetch spread.
 TargetDesc applyTuning(const TargetDesc &target, const Tuning &t);
 
 } // namespace canao

@@ -482,7 +482,8 @@ int main(int argc, char **argv) {
       if (ec || !(os << json, os.close(), !os.has_error()))
         return error("cannot write tuning file '" + o.tuneOut + "'");
       progress.step("tuning: chose " + t->chosen.kernel + ", kc " +
-                    std::to_string(t->chosen.depth) + " (" +
+                    std::to_string(t->chosen.depth) + ", pf " +
+                    std::to_string(t->chosen.pf) + " (" +
                     llvm::formatv("{0:f3}", t->chosen.ms).str() +
                     " ms for the model's GEMMs); wrote " + o.tuneOut);
       tuned = applyTuning(tuned, *t);
@@ -504,6 +505,7 @@ int main(int argc, char **argv) {
       tileOptions.mr = tuned.gemmRows;
       tileOptions.nr = tuned.gemmCols;
       tileOptions.kc = tuned.gemmDepth;
+      tileOptions.pf = tuned.prefetchTilesLog2;
     }
     tileOptions.l2 = tuned.l2Bytes;
     pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));

@@ -120,7 +120,7 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
     these attributes alone. `mr`, `nr`, `kc` override the table (canaoc
     --tuning); an override must name a tile the target has a microkernel
     for. `l2` replaces the table's L2 size (canaoc passes the compiling
-    machine's for --target host).
+    machine's for --target host); `pf` the prefetch spread (a tuning file's).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"generic\"",
@@ -133,6 +133,8 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
            "k block (0: the target's)">,
     Option<"l2", "l2", "int64_t", /*default=*/"0",
            "L2 bytes per core (0: the target's)">,
+    Option<"pf", "pf", "int64_t", /*default=*/"-1",
+           "log2 of the tiles that prefetch the next panel (-1: the target's)">,
   ];
   let dependentDialects = ["::canao::CanaoDialect"];
 }

@@ -32,6 +32,8 @@ struct TilePass : canao::impl::TileBase<TilePass> {
     TargetDesc machine = *found;
     if (l2 > 0)
       machine.l2Bytes = l2;
+    if (pf >= 0)
+      machine.prefetchTilesLog2 = static_cast<int>(pf);
     const TargetDesc *desc = &machine;
     GemmTile t = defaultTile(*desc, mr, nr, kc);
     if (t.kernel.empty()) {

@@ -186,6 +186,8 @@ def tuning_checks(args, fixture, meta, out, work):
         "another target": json.dumps({**data, "target": "no-such-target"}),
         "an unknown tile": json.dumps(
             {**data, "gemm": {**data.get("gemm", {}), "mr": 99}}),
+        "a prefetch spread out of range": json.dumps(
+            {**data, "gemm": {**data.get("gemm", {}), "pf": 40}}),
     }
     for what, text in bad.items():
         f = work / "bad_tuning.json"

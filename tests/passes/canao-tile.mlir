@@ -3,6 +3,7 @@
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2}))' | FileCheck %s --check-prefix=AVX2
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 l2=524288}))' | FileCheck %s --check-prefix=ZEN3
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx512 mr=6 nr=64 kc=256}))' | FileCheck %s --check-prefix=TUNED
+// RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 mr=4 nr=24 kc=512 pf=3}))' | FileCheck %s --check-prefix=TUNEDPF
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=generic mr=12 nr=32}))' 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Each dense gets a microkernel of the target, its register tile and k
@@ -36,6 +37,8 @@
 // TUNED: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
 // TUNED: canao.attention{{.*}} {canao.tile = {kernel = "f32_gemm_12x32_avx512", mr = 12 : i64, nr = 32 : i64}
 // TUNED: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
+// A tuned prefetch spread (the file's "pf") replaces the table's.
+// TUNEDPF: canao.dense {{.*}} {canao.tile = {kc = 512 : i64, kernel = "f32_gemm_4x24_avx2", mc = 384 : i64, mr = 4 : i64, nr = 24 : i64, pf = 3 : i64}}
 // BAD: error: canao-tile: target generic has no microkernel with a 12x32 tile
 func.func @tiles(%x: tensor<1x96x1024xf32>, %m: tensor<1x1x1x96xf32>) -> (tensor<1x96x8xf32>, tensor<1x96x128xf32>) {
   %w1 = canao.constant dense<0.5> : tensor<1024x96xf32>
