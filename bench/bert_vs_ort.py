@@ -308,10 +308,11 @@ def main():
         p.error(f"{a.canaoc} not found; build canao first")
 
     fixtures = {m: export(m) for m in models}
-    have_peak = bool(measure_peak(a.peak_cmd))
+    first = measure_peak(a.peak_cmd)
+    have_peak = bool(first)
     if not have_peak:
         log("peak benchmark not found; % of peak will be n/a")
-    peaks = []
+    peaks = [first] if first else []
 
     def median_peak(ps):
         return {k: statistics.median(p[k] for p in ps if k in p)

@@ -13,9 +13,9 @@ const std::vector<TargetDesc> &canao::targets() {
   // the machine's own). AVX2's dense tile is 4x24, not the classic 6x16:
   // on Zen 3 it needs a third fewer broadcasts per FMA and M = 128 has no
   // partial tile; `canaoc --tune` measured it 9% faster over BERT-base's
-  // GEMMs (22.5 vs 24.6 ms). Its kc 768 (one k block for K = 768: partial
-  // sums never leave registers) and next-panel prefetch spread over 4
-  // tiles (not 8) measured +2-5% and +3% in paired runs on Zen 3.
+  // GEMMs (22.5 vs 24.6 ms). Its kc 768 (one k block for K = 768: no
+  // partial sums stored to C and reloaded) and next-panel prefetch spread over
+  // 4 tiles (not 8) measured +2-5% and +3% in paired runs on Zen 3.
   static const std::vector<TargetDesc> table = {
       {"generic",
        "generic",
