@@ -207,7 +207,34 @@ def markdown(rows, peak, a, runs, cmdline):
         lines.append(f"| {m} | {t} | {o:.2f} | {c:.2f} | {c / o:.2f} | "
                      f"{gf:.1f} | {pct(own, 'peak', t, gf)} | "
                      f"{pct(own, 'kernel', t, gf)} |")
+    # A roofline check of the latency goals: the throughput a goal needs
+    # against the peaks measured in the same minutes. Above 100% of the FMA
+    # loop, no fp32 code with these FLOPs can meet it on this machine.
+    goal_rows = [(m, t, o, c, flops, own, target(m, t))
+                 for m, t, o, c, flops, own in rows if target(m, t)]
+    if goal_rows:
+        lines += ["", "What the latency goals need (goal x ORT ms, at these "
+                  "FLOPs):", "",
+                  "| model | threads | goal | canao/ORT now | needs ms | "
+                  "needs GFLOP/s | % of FMA peak | % of kernel peak |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for m, t, o, c, flops, own, goal in goal_rows:
+            ms = goal * o
+            gf = flops / ms / 1e6
+            lines.append(f"| {m} | {t} | {goal:.2f} | {c / o:.2f} | "
+                         f"{ms:.2f} | {gf:.1f} | {pct(own, 'peak', t, gf)} | "
+                         f"{pct(own, 'kernel', t, gf)} |")
     return "\n".join(lines) + "\n"
+
+
+def target(model, threads):
+    """The latency goal canao/ORT for a table row (docs/performance.md):
+    BERT-base 0.85 at 1 thread and 0.9 at 2, BERT-tiny and BERT-mini 0.6;
+    None for the others."""
+    name = model.split(" ")[0]
+    if name == "bert-base":
+        return 0.85 if threads == 1 else 0.9 if threads == 2 else None
+    return 0.6 if name in ("bert-tiny", "bert-mini") else None
 
 
 def svg_chart(rows, threads):

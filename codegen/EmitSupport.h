@@ -133,6 +133,14 @@ llvm::Expected<RenderedBody> renderVectorBody(mlir::Block &block,
                                               const std::string &indent,
                                               const std::string &vecType);
 
+/// The offset of flattened row `m` of `lead` in an operand with broadcast
+/// strides `st` (one per lead dim), as a C++ expression.
+std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st);
+
+/// `typedef float vf ...;`: the target's vector type, for kernels that call
+/// the runtime's row kernels or vmath.
+std::string vecTypedef(const TargetDesc &target);
+
 llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target);
 llvm::Expected<std::string> emitAttention(AttentionOp op,
                                           const TargetDesc &target);

@@ -19,9 +19,10 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-/// The offset of flattened row `m` of `lead` in an operand with broadcast
-/// strides `st` (one per lead dim), as a C++ expression.
-std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st) {
+} // namespace
+
+std::string canao::emit::rowOffset(ArrayRef<int64_t> lead,
+                                   ArrayRef<int64_t> st) {
   std::string e;
   int64_t inner = 1;
   for (int64_t d = static_cast<int64_t>(lead.size()) - 1; d >= 0; --d) {
@@ -37,12 +38,10 @@ std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st) {
   return e.empty() ? "0" : e;
 }
 
-std::string vecTypedef(const TargetDesc &target) {
+std::string canao::emit::vecTypedef(const TargetDesc &target) {
   return "  typedef float vf __attribute__((vector_size(" +
          str(target.vectorBits / 8) + ")));\n";
 }
-
-} // namespace
 
 GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
   GemmTile t =
@@ -61,6 +60,8 @@ GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
   get("pf", t.pf);
   if (auto k = dict.getAs<StringAttr>("kernel"))
     t.kernel = k.str();
+  if (auto s = dict.getAs<StringAttr>("split"))
+    t.splitRows = s.getValue() == "rows";
   return t;
 }
 
@@ -103,12 +104,23 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
           ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
           ", in0, " + str(K) + ", in1, " +
           (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
-          ", ws, " + str(tile->pf) + "};\n";
+          ", ws, " + str(tile->pf) + (tile->splitRows ? ", true" : "") + "};\n";
   std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
                      str(tile->nr) +
                      ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";
+  // A LayerNorm runs on whole rows once they are final (gemm's row
+  // epilogue).
+  std::string rowEpilogue =
+      lnScale < 0
+          ? std::string()
+          : ", [&](int64_t m0, int64_t m1) {\n"
+            "    for (int64_t m = m0; m < m1; ++m)\n"
+            "      canao_rt::ukernel::layer_norm_row<vf>(out + m * " +
+                str(N) + ", " + str(N) + ", " + in(lnScale) + ", " +
+                in(lnBias) + ", " +
+                floatLiteral(op.getLnEpsilon()->convertToFloat()) + ");\n  }";
   if (op.getEpilogue().empty()) {
-    text += call + "canao_rt::ukernel::NoEpilogue());\n";
+    text += call + "canao_rt::ukernel::NoEpilogue()" + rowEpilogue + ");\n";
   } else {
     // The epilogue of one finished block: rows [m0, m1), columns
     // [n0, n0 + nb), vector body over whole vectors, scalar body for the
@@ -166,16 +178,9 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
         "    for (int64_t m = m0; m < m1; ++m) {\n      float* y = out + m * " +
         str(N) + " + n0;\n" + rows + "      int64_t j = 0;\n" + vecLoop +
         "      for (; j < nb; ++j) {\n" + scalar->stmts +
-        "        y[j] = " + scalar->result + ";\n      }\n    }\n  });\n";
+        "        y[j] = " + scalar->result + ";\n      }\n    }\n  }" +
+        rowEpilogue + ");\n";
   }
-  if (lnScale >= 0)
-    text += "  rt.pool.parallel_for(" + str(M) +
-            ", [&](int64_t lo, int64_t hi, int) {\n"
-            "    for (int64_t m = lo; m < hi; ++m)\n"
-            "      canao_rt::ukernel::layer_norm_row<vf>(out + m * " +
-            str(N) + ", " + str(N) + ", " + in(lnScale) + ", " + in(lnBias) +
-            ", " + floatLiteral(op.getLnEpsilon()->convertToFloat()) +
-            ");\n  });\n";
   return text;
 }
 

@@ -464,14 +464,17 @@ std::string emitGather(GatherOp op) {
          "  return true;\n";
 }
 
-std::string emitEmbedding(EmbeddingOp op) {
+// Rows are split across the pool; each row's sum of table rows and addends
+// is normalized by the runtime's vector LayerNorm (the scalar reductions
+// this replaced ran one dependent add per element).
+std::string emitEmbedding(EmbeddingOp op, const TargetDesc &target) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
   int64_t D = out.back();
   ArrayRef<int64_t> lead = out.drop_back();
   size_t T = op.getTables().size(), A = op.getAddends().size();
-  std::string D_ = std::to_string(D), p = LoopNest::pad(2);
+  std::string D_ = std::to_string(D), p = "      ";
   // Validate every id before writing anything.
-  std::string text;
+  std::string text = vecTypedef(target);
   for (size_t t = 0; t < T; ++t) {
     std::string V = std::to_string(shapeOf(op.getTables()[t])[0]);
     int64_t count = numElements(shapeOf(op.getIndices()[t]));
@@ -481,58 +484,42 @@ std::string emitEmbedding(EmbeddingOp op) {
             ") { bad_index[0] = j; bad_index[1] = " + std::to_string(t) +
             "; return false; }\n  }\n";
   }
-  SmallVector<int64_t> rows = rowMajorStrides(lead);
-  std::vector<Access> acc;
-  acc.push_back({"out", 0, SmallVector<int64_t>(rows)});
-  for (int64_t &x : acc.back().strides)
-    x *= D;
+  int scale = 2 * T + A, bias = scale + 1;
+  std::string s = p + "float* y = out + m * " + D_ + ";\n";
+  for (size_t t = 0; t < T; ++t) {
+    std::string j = "j" + std::to_string(t);
+    s += p + "const int64_t " + j + " = static_cast<int64_t>(" + in(T + t) +
+         "[" +
+         rowOffset(lead, broadcastStrides(shapeOf(op.getIndices()[t]), lead)) +
+         "]);\n" + p + "const float* e" + std::to_string(t) + " = " + in(t) +
+         " + (" + j + " < 0 ? " + j + " + " +
+         std::to_string(shapeOf(op.getTables()[t])[0]) + " : " + j + ") * " +
+         D_ + ";\n";
+  }
+  s += p + "for (int64_t n = 0; n < " + D_ + "; ++n) y[n] = ";
   for (size_t t = 0; t < T; ++t)
-    acc.push_back(
-        {in(T + t), 0, broadcastStrides(shapeOf(op.getIndices()[t]), lead)});
-  SmallVector<int64_t> addLast;
+    s += (t ? " + e" : "e") + std::to_string(t) + "[n]";
   for (size_t a = 0; a < A; ++a) {
     SmallVector<int64_t> st =
         broadcastStrides(shapeOf(op.getAddends()[a]), out);
-    addLast.push_back(st.back());
-    st.pop_back();
-    acc.push_back({in(2 * T + a), 0, st});
+    int64_t last = st.pop_back_val();
+    s += " + " + in(2 * T + a) + "[" + rowOffset(lead, st) +
+         (last ? " + n * " + std::to_string(last) : "") + "]";
   }
-  int scale = 2 * T + A, bias = scale + 1;
-  LoopNest nest(lead, acc);
-  text += nest.render([&](ArrayRef<std::string> off) {
-    std::string s = "float* y = out + " + off[0] + ";\n";
-    for (size_t t = 0; t < T; ++t)
-      s += p + "const int64_t j" + std::to_string(t) +
-           " = static_cast<int64_t>(" + in(T + t) + "[" + off[1 + t] + "]);\n" +
-           p + "const float* e" + std::to_string(t) + " = " + in(t) + " + (j" +
-           std::to_string(t) + " < 0 ? j" + std::to_string(t) + " + " +
-           std::to_string(shapeOf(op.getTables()[t])[0]) + " : j" +
-           std::to_string(t) + ") * " + D_ + ";\n";
-    s += p + "for (int64_t n = 0; n < " + D_ + "; ++n) y[n] = ";
-    for (size_t t = 0; t < T; ++t)
-      s += (t ? " + e" : "e") + std::to_string(t) + "[n]";
-    for (size_t a = 0; a < A; ++a)
-      s += " + " + in(2 * T + a) + "[" + off[1 + T + a] +
-           (addLast[a] ? " + n * " + std::to_string(addLast[a]) : "") + "]";
-    std::string inv = floatLiteral(1.0 / D);
-    s += ";\n" + p + "float sum = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
-         D_ + "; ++n) sum += y[n];\n" + p + "const float mean = sum * " + inv +
-         ";\n" + p + "float var = 0.0f;\n" + p + "for (int64_t n = 0; n < " +
-         D_ + "; ++n) var += (y[n] - mean) * (y[n] - mean);\n" + p +
-         "const float rstd = 1.0f / std::sqrt(var * " + inv + " + " +
-         floatLiteral(op.getLnEpsilon().convertToFloat()) + ");\n" + p +
-         "for (int64_t n = 0; n < " + D_ +
-         "; ++n) y[n] = (y[n] - mean) * rstd * " + in(scale) + "[n] + " +
-         in(bias) + "[n];";
-    return s;
-  });
+  s += ";\n" + p + "canao_rt::ukernel::layer_norm_row<vf>(y, " + D_ + ", " +
+       in(scale) + ", " + in(bias) + ", " +
+       floatLiteral(op.getLnEpsilon().convertToFloat()) + ");\n";
+  text += "  rt.pool.parallel_for(" + std::to_string(numElements(lead)) +
+          ", [&](int64_t lo, int64_t hi, int) {\n"
+          "    for (int64_t m = lo; m < hi; ++m) {\n" +
+          s + "    }\n  });\n";
   return text + "  return true;\n";
 }
 
 } // namespace
 
 bool canao::kernelUsesRuntime(Operation *op) {
-  return isa<DenseOp, AttentionOp>(op);
+  return isa<DenseOp, AttentionOp, EmbeddingOp>(op);
 }
 
 bool canao::kernelReportsErrors(Operation *op) {
@@ -567,7 +554,7 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op,
       .Case([](FusedOp o) { return emitFused(o); })
       .Case([&](DenseOp o) { return emitDense(o, target); })
       .Case([&](AttentionOp o) { return emitAttention(o, target); })
-      .Case([](EmbeddingOp o) { return emitEmbedding(o); })
+      .Case([&](EmbeddingOp o) { return emitEmbedding(o, target); })
       .Default([](Operation *o) -> llvm::Expected<std::string> {
         return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                        "codegen: no kernel for op '" +

@@ -47,6 +47,8 @@ struct GemmTile {
   int64_t mr = 0, nr = 0, kc = 0, mc = 0;
   /// log2 of the tiles that prefetch the next panel (GemmArgs::pf_log2).
   int64_t pf = 3;
+  /// Threads split row tiles instead of W panels (GemmArgs::split_rows).
+  bool splitRows = false;
   /// The runtime microkernel, f32_gemm_<mr>x<nr>_<isa>.
   std::string kernel;
 };

@@ -115,7 +115,9 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
     canao.attention: the runtime microkernel (`f32_gemm_<mr>x<nr>_<isa>`),
     the register tile mr x nr, the k block kc (at most the op's K), the row
     block mc (so a packed mc x kc block of the activations stays in 3/4 of
-    L2) and pf (log2 of the tiles that prefetch the next weight panel).
+    L2), pf (log2 of the tiles that prefetch the next weight panel) and
+    split (`rows` for a dense with a LayerNorm epilogue, whose threads then
+    own whole rows; `panels` otherwise).
     Codegen packs the weights into nr-wide panels and emits the calls from
     these attributes alone. `mr`, `nr`, `kc` override the table (canaoc
     --tuning); an override must name a tile the target has a microkernel

@@ -197,15 +197,18 @@ const Problem &problem(int64_t M, int64_t N, int64_t K) {
 // The epilogue every driver run uses: it records its (n0, nb) and rewrites
 // its columns as c * 0.5 + 1, so a call before a column is final (more k
 // blocks accumulated on top) shows up as a wrong value.
+// The row epilogue then rewrites whole rows as c * 2 - 3: applied in the
+// other order the result differs (x - 0.5 instead of x - 1).
 struct EpilogueLog {
   std::mutex mutex;
-  std::vector<std::array<int64_t, 4>> calls; // m0, m1, n0, nb
+  std::vector<std::array<int64_t, 4>> calls;    // m0, m1, n0, nb
+  std::vector<std::array<int64_t, 2>> rowCalls; // m0, m1
 };
 
 template <int MR, int NR>
 void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
-               F32GemmFn kernel, std::vector<float> &c, EpilogueLog &log,
-               int64_t &packedClobbered) {
+               bool splitRows, F32GemmFn kernel, std::vector<float> &c,
+               EpilogueLog &log, int64_t &packedClobbered) {
   const int64_t M = p.M, N = p.N, K = p.K, ldc = N + 3;
   const int64_t panels = (N + NR - 1) / NR;
   std::vector<float> w(panels * K * NR);
@@ -219,25 +222,36 @@ void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
   g.a = p.a.data(), g.lda = p.lda, g.w = w.data();
   g.bias = withBias ? p.bias.data() : nullptr;
   g.c = c.data(), g.ldc = ldc, g.a_packed = packed.data();
+  g.split_rows = splitRows;
   float *cp = c.data();
-  ukernel::gemm<MR, NR>(pool, g, kernel,
-                        [&](int64_t m0, int64_t m1, int64_t n0, int64_t nb) {
-                          {
-                            std::lock_guard<std::mutex> lock(log.mutex);
-                            log.calls.push_back({m0, m1, n0, nb});
-                          }
-                          for (int64_t r = m0; r < m1; ++r)
-                            for (int64_t j = n0; j < n0 + nb && j < N; ++j)
-                              cp[r * ldc + j] = cp[r * ldc + j] * 0.5f + 1.0f;
-                        });
+  ukernel::gemm<MR, NR>(
+      pool, g, kernel,
+      [&](int64_t m0, int64_t m1, int64_t n0, int64_t nb) {
+        {
+          std::lock_guard<std::mutex> lock(log.mutex);
+          log.calls.push_back({m0, m1, n0, nb});
+        }
+        for (int64_t r = m0; r < m1; ++r)
+          for (int64_t j = n0; j < n0 + nb && j < N; ++j)
+            cp[r * ldc + j] = cp[r * ldc + j] * 0.5f + 1.0f;
+      },
+      [&](int64_t m0, int64_t m1) {
+        {
+          std::lock_guard<std::mutex> lock(log.mutex);
+          log.rowCalls.push_back({m0, m1});
+        }
+        for (int64_t r = m0; r < m1; ++r)
+          for (int64_t j = 0; j < N; ++j)
+            cp[r * ldc + j] = cp[r * ldc + j] * 2.0f - 3.0f;
+      });
   packedClobbered = 0;
   for (size_t i = packed.size() - kGuard; i < packed.size(); ++i)
     packedClobbered += packed[i] != kSentinel;
 }
 
 // M = 1, 13, 128; N = 5, 32, 100, 768; K = 3, 768, 1000 with kc = 256 (so
-// K = 768 and 1000 run 3 and 4 k blocks); without and with bias; 1 and 2
-// threads, bit-identical.
+// K = 768 and 1000 run 3 and 4 k blocks); without and with bias; threads
+// split panels or rows; 1 and 2 threads; all four bit-identical.
 template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
   ThreadPool pools[2];
   REQUIRE(pools[1].resize(2));
@@ -248,16 +262,19 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
         for (int withBias = 0; withBias < 2; ++withBias) {
           const Problem &p = problem(M, N, K);
           const int64_t ldc = N + 3;
-          std::vector<float> c[2];
-          for (int threads = 1; threads <= 2; ++threads) {
+          std::vector<float> c[4];
+          for (int run = 0; run < 4; ++run) {
+            const int threads = 1 + run % 2;
+            const bool splitRows = run >= 2;
             EpilogueLog log;
             int64_t packedClobbered = 0;
-            runDriver<MR, NR>(pools[threads - 1], p, withBias, kernel,
-                              c[threads - 1], log, packedClobbered);
-            const std::vector<float> &out = c[threads - 1];
+            runDriver<MR, NR>(pools[threads - 1], p, withBias, splitRows,
+                              kernel, c[run], log, packedClobbered);
+            const std::vector<float> &out = c[run];
 
             // Every element finished by exactly one epilogue call, on
-            // panel and row-block boundaries.
+            // panel and row-block boundaries (row split: row blocks start
+            // at a thread's first tile).
             std::vector<int> covered(M * N, 0);
             int64_t badCalls = 0;
             for (const auto &call : log.calls) {
@@ -265,7 +282,8 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
                             nb = call[3];
               const bool ok = n0 >= 0 && n0 < N && n0 % NR == 0 &&
                               nb == std::min<int64_t>(NR, N - n0) && m0 >= 0 &&
-                              m0 < m1 && m1 <= M && m0 % (2 * MR) == 0;
+                              m0 < m1 && m1 <= M &&
+                              m0 % (splitRows ? MR : 2 * MR) == 0;
               badCalls += !ok;
               for (int64_t r = m0; ok && r < m1; ++r)
                 for (int64_t j = n0; j < n0 + nb; ++j)
@@ -273,6 +291,18 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
             }
             int64_t notOnce = 0;
             for (int x : covered)
+              notOnce += x != 1;
+            // Every row finished by exactly one row-epilogue call, on
+            // tile boundaries.
+            std::vector<int> rowsCovered(M, 0);
+            for (const auto &call : log.rowCalls) {
+              const bool ok = call[0] >= 0 && call[0] < call[1] &&
+                              call[1] <= M && call[0] % MR == 0;
+              badCalls += !ok;
+              for (int64_t r = call[0]; ok && r < call[1]; ++r)
+                ++rowsCovered[r];
+            }
+            for (int x : rowsCovered)
               notOnce += x != 1;
 
             int64_t wrong = 0, clobbered = 0;
@@ -284,14 +314,14 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
                 continue;
               }
               const double bias = withBias ? p.bias[j] : 0.0;
-              const double ref = (p.ref[r * N + j] + bias) * 0.5 + 1.0;
+              const double ref = (p.ref[r * N + j] + bias) * 0.5 * 2.0 - 1.0;
               const double mag = p.mag[r * N + j] + std::fabs(bias);
               const double err = std::fabs(double(out[i]) - ref);
-              if (!(err <= 1e-5 * (1.0 + mag)))
+              if (!(err <= 2e-5 * (1.0 + mag)))
                 ++wrong;
               worst = std::fmax(worst, err / (1.0 + mag));
             }
-            CAPTURE(M, N, K, withBias, threads, worst);
+            CAPTURE(M, N, K, withBias, threads, splitRows, worst);
             CHECK(badCalls == 0);
             CHECK(notOnce == 0);
             CHECK(wrong == 0);
@@ -299,9 +329,12 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
             CHECK(packedClobbered == 0);
           }
           CAPTURE(M, N, K, withBias);
-          REQUIRE(c[0].size() == c[1].size());
-          CHECK(std::memcmp(c[0].data(), c[1].data(),
-                            c[0].size() * sizeof(float)) == 0);
+          for (int run = 1; run < 4; ++run) {
+            CAPTURE(run);
+            REQUIRE(c[0].size() == c[run].size());
+            CHECK(std::memcmp(c[0].data(), c[run].data(),
+                              c[0].size() * sizeof(float)) == 0);
+          }
         }
 }
 
@@ -394,9 +427,10 @@ TEST_CASE("pack_b and pack_bt lay out [k][NR] panels, missing columns 0",
     if (F32GemmFn fn = GET)                                                    \
       checkKernel<MR, NR>(fn);                                                 \
   }                                                                            \
-  TEST_CASE("gemm<" #MR "," #NR "> driver with " #NAME                         \
-            " on odd shapes, k blocks, bias, epilogue, 1 and 2 threads",       \
-            "[ukernel][gemm]" TAG) {                                           \
+  TEST_CASE(                                                                   \
+      "gemm<" #MR "," #NR "> driver with " #NAME                               \
+      " on odd shapes, k blocks, bias, epilogues, splits, 1 and 2 threads",    \
+      "[ukernel][gemm]" TAG) {                                                 \
     if (F32GemmFn fn = GET)                                                    \
       checkDriver<MR, NR>(fn);                                                 \
   }

@@ -4,13 +4,13 @@
 //
 // W arrives packed at compile time in NR-wide panels ([ceil(N/NR)][K][NR]).
 // The driver packs A once into MR-row tiles (in a workspace the memory
-// planner placed), then splits the panels statically across the pool.
-// For each kc block of K, per panel, every MR-row tile of A runs through
-// the microkernel (the W slice stays in L1/L2 across the tiles), and the
-// first tile prefetches the same slice of the thread's next panel. Once a
-// panel's M x NR column is final and still in cache, the epilogue runs on
-// it. Each output element is computed by one thread in one order, so the
-// result does not depend on the thread count.
+// planner placed), then splits W panels or row tiles statically across the
+// pool (see gemm()). For each kc block of K, per panel, every MR-row tile of A
+// runs through the microkernel (the W slice stays in L1/L2 across the tiles),
+// and the first tile prefetches the same slice of the thread's next panel. Once
+// a panel's M x NR column is final and still in cache, the epilogue runs on it.
+// Each output element is computed by one thread in one order, so the result
+// does not depend on the thread count.
 #ifndef CANAO_UKERNELS_GEMM_H
 #define CANAO_UKERNELS_GEMM_H
 
@@ -18,6 +18,7 @@
 #include "canao/ukernels/f32_gemm.h"
 
 #include <cstdint>
+#include <type_traits>
 
 namespace canao_rt {
 namespace ukernel {
@@ -41,31 +42,135 @@ struct GemmArgs {
   // block (fewer if the block has fewer), one row per 2^pf_log2 k steps
   // each: the target table's prefetchTilesLog2.
   int pf_log2 = 3;
+  // Split the work across threads by row tiles, not by W panels (see
+  // gemm()): the target table's choice for this op's weight size.
+  bool split_rows = false;
 };
 
 inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
   return (m + mr - 1) / mr * mr * k;
 }
 
-// `epilogue(m0, m1, n0, nb)` finishes rows [m0, m1) x columns
-// [n0, n0 + nb) once they are final.
+struct NoEpilogue {
+  void operator()(int64_t, int64_t, int64_t, int64_t) const {}
+};
+
+struct NoRowEpilogue {
+  void operator()(int64_t, int64_t) const {}
+};
+
+// Rows [b0, b1) (a row block, MR-aligned) x panels [plo, phi) for the k
+// block [k0, k0 + kb), A already packed; after the last k block each
+// panel's epilogue runs on its finished M x NR column while it is in cache.
 template <int MR, int NR, class Epilogue>
+void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
+                int64_t k0, int64_t kb, int64_t b0, int64_t b1, int64_t plo,
+                int64_t phi) {
+  const int64_t M = g.M, N = g.N, K = g.K;
+  const int64_t kc = g.kc < K ? g.kc : K;
+  const int64_t Mp = (M + MR - 1) / MR * MR;
+  const bool last = k0 + kb == K;
+  const float *ab = g.a_packed + k0 * Mp;
+  const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
+  // The next panel's prefetches are spread over the block's first 2^shift
+  // tiles (at most 2^pf_log2): one row per 2^shift k steps.
+  int shift = 0;
+  while (shift < g.pf_log2 && (int64_t(2) << shift) <= t1 - t0)
+    ++shift;
+  for (int64_t p = plo; p < phi; ++p) {
+    const float *wp = g.w + p * K * NR;
+    const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
+    if (nb == NR) {
+      const float *next = p + 1 < phi ? wp + K * NR + k0 * NR : nullptr;
+      const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
+      const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+        float *c = g.c + m0 * g.ldc + n0;
+        const bool pf = next && t - t0 < (int64_t(1) << shift);
+        kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc, k0 ? c : init,
+               k0 ? g.ldc : 0, pf ? next + (t - t0) * chunk : nullptr, shift);
+      }
+    } else if (last) {
+      // The last, narrow panel, all k blocks at once: a full-width tile on
+      // the stack, copied out.
+      alignas(64) float tile[MR * NR];
+      alignas(64) float bias[NR] = {};
+      for (int64_t j = 0; g.bias && j < nb; ++j)
+        bias[j] = g.bias[n0 + j];
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
+        for (int64_t j0 = 0; j0 < K; j0 += kc) {
+          const int64_t jb = K - j0 < kc ? K - j0 : kc;
+          kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR, tile, NR,
+                 j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
+        }
+        for (int64_t r = 0; r < mb; ++r)
+          for (int64_t j = 0; j < nb; ++j)
+            g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
+      }
+    }
+    if (last)
+      epilogue(b0, b1, n0, nb);
+  }
+}
+
+// Packs row tiles [lo, hi) of A, every k block.
+template <int MR>
+void gemm_pack_tiles(const GemmArgs &g, int64_t lo, int64_t hi) {
+  const int64_t M = g.M, K = g.K, kc = g.kc < K ? g.kc : K;
+  const int64_t Mp = (M + MR - 1) / MR * MR;
+  // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
+  // contiguous, so one block of A (not all of it) is the L2 working set.
+  for (int64_t t = lo; t < hi; ++t)
+    for (int64_t k0 = 0; k0 < K; k0 += kc) {
+      const int64_t kb = K - k0 < kc ? K - k0 : kc, m0 = t * MR;
+      pack_a<MR>(M - m0 < MR ? M - m0 : MR, kb, g.a + m0 * g.lda + k0, g.lda,
+                 1.0f, g.a_packed + k0 * Mp + m0 * kb);
+    }
+}
+
+// `epilogue(m0, m1, n0, nb)` finishes rows [m0, m1) x columns
+// [n0, n0 + nb) once they are final; `row_epilogue(m0, m1)` then finishes
+// whole rows [m0, m1) (LayerNorm), once every column of them is final.
+//
+// Two ways to split the work, chosen at compile time (GemmArgs::split_rows):
+// - panels: each thread owns a range of W panels, for all rows. Each weight
+//   is read by one core only, so weights that stream from DRAM are read
+//   once per inference (BERT-base). Every thread reads all of packed A, and
+//   a row epilogue needs a pass of its own after a barrier.
+// - rows: each thread owns a range of MR-row tiles and runs all panels on
+//   them: it packs its own A rows, and its row epilogue runs on rows still in
+//   its cache, with no barrier between packing, GEMM and LayerNorm. Every
+//   core reads all of W, which pays when W fits in cache (small models).
+// Either way each output element is computed by one thread in the same
+// order, so the result does not depend on the split or the thread count.
+template <int MR, int NR, class Epilogue, class RowEpilogue = NoRowEpilogue>
 void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
-          Epilogue &&epilogue) {
+          Epilogue &&epilogue, RowEpilogue &&row_epilogue = {}) {
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t kc = g.kc < K ? g.kc : K;
   const int64_t mc = g.mc < MR ? MR : g.mc / MR * MR;
   const int64_t tiles = (M + MR - 1) / MR, panels = (N + NR - 1) / NR;
-  const int64_t Mp = tiles * MR;
-  // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
-  // contiguous, so one block of A (not all of it) is the L2 working set.
-  pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
-    for (int64_t t = lo; t < hi; ++t)
+  constexpr bool kRowEpilogue =
+      !std::is_same<std::decay_t<RowEpilogue>, NoRowEpilogue>::value;
+  if (g.split_rows) {
+    pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+      gemm_pack_tiles<MR>(g, lo, hi);
+      const int64_t r0 = lo * MR, r1 = hi * MR < M ? hi * MR : M;
       for (int64_t k0 = 0; k0 < K; k0 += kc) {
-        const int64_t kb = K - k0 < kc ? K - k0 : kc, m0 = t * MR;
-        pack_a<MR>(M - m0 < MR ? M - m0 : MR, kb, g.a + m0 * g.lda + k0, g.lda,
-                   1.0f, g.a_packed + k0 * Mp + m0 * kb);
+        const int64_t kb = K - k0 < kc ? K - k0 : kc;
+        for (int64_t b0 = r0; b0 < r1; b0 += mc)
+          gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0,
+                             r1 - b0 < mc ? r1 : b0 + mc, 0, panels);
       }
+      if (kRowEpilogue && r0 < r1)
+        row_epilogue(r0, r1);
+    });
+    return;
+  }
+  pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+    gemm_pack_tiles<MR>(g, lo, hi);
   });
   // k blocks outermost, then row blocks of mc (GotoBLAS order): one packed
   // mc x kc block of A stays in L2 while every panel streams past it. The
@@ -73,57 +178,17 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
   // columns stay in its own cache.
   for (int64_t k0 = 0; k0 < K; k0 += kc) {
     const int64_t kb = K - k0 < kc ? K - k0 : kc;
-    const bool last = k0 + kb == K;
-    const float *ab = g.a_packed + k0 * Mp;
     for (int64_t b0 = 0; b0 < M; b0 += mc) {
       const int64_t b1 = M - b0 < mc ? M : b0 + mc;
-      const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
-      // The next panel's prefetches are spread over the block's first
-      // 2^shift tiles (at most 2^pf_log2): one row per 2^shift k steps.
-      int shift = 0;
-      while (shift < g.pf_log2 && (int64_t(2) << shift) <= t1 - t0)
-        ++shift;
       pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
-        for (int64_t p = lo; p < hi; ++p) {
-          const float *wp = g.w + p * K * NR;
-          const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
-          if (nb == NR) {
-            const float *next = p + 1 < hi ? wp + K * NR + k0 * NR : nullptr;
-            const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
-            const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
-            for (int64_t t = t0; t < t1; ++t) {
-              const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
-              float *c = g.c + m0 * g.ldc + n0;
-              const bool pf = next && t - t0 < (int64_t(1) << shift);
-              kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc,
-                     k0 ? c : init, k0 ? g.ldc : 0,
-                     pf ? next + (t - t0) * chunk : nullptr, shift);
-            }
-          } else if (last) {
-            // The last, narrow panel, all k blocks at once: a full-width
-            // tile on the stack, copied out.
-            alignas(64) float tile[MR * NR];
-            alignas(64) float bias[NR] = {};
-            for (int64_t j = 0; g.bias && j < nb; ++j)
-              bias[j] = g.bias[n0 + j];
-            for (int64_t t = t0; t < t1; ++t) {
-              const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
-              for (int64_t j0 = 0; j0 < K; j0 += kc) {
-                const int64_t jb = K - j0 < kc ? K - j0 : kc;
-                kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR,
-                       tile, NR, j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
-              }
-              for (int64_t r = 0; r < mb; ++r)
-                for (int64_t j = 0; j < nb; ++j)
-                  g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
-            }
-          }
-          if (last)
-            epilogue(b0, b1, n0, nb);
-        }
+        gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0, b1, lo, hi);
       });
     }
   }
+  if (kRowEpilogue)
+    pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+      row_epilogue(lo * MR, hi * MR < M ? hi * MR : M);
+    });
 }
 
 // C[M x N] = A W on the calling thread, A packed by pack_a (tiles of
@@ -151,10 +216,6 @@ void gemm_packed(F32GemmFn kernel, int64_t M, int64_t N, int64_t K,
     }
   }
 }
-
-struct NoEpilogue {
-  void operator()(int64_t, int64_t, int64_t, int64_t) const {}
-};
 
 } // namespace ukernel
 } // namespace canao_rt
