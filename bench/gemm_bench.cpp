@@ -4,6 +4,8 @@
 //                    [--reps N]
 //   canao-gemm-bench --tune M:K:N[,M:K:N...] [--kc-list 256,512,768]
 //                    [--pf-list 2,3] [--reps N]
+//   canao-gemm-bench --tune-layer-norm M:K:N[,...] --kernel NAME --kc N
+//                    --pf N --threads T [--weights-bytes B] [--reps N]
 //
 // --peak: an FMA loop with independent accumulators on every participant of
 // the runtime's thread pool (workers pinned, the caller pinned here too);
@@ -23,11 +25,21 @@
 // `canaoc --tune` embeds this file, builds it with the target's flags and
 // picks the fastest candidate.
 //
+// --tune-layer-norm: the two ways a dense with a residual + LayerNorm
+// epilogue can run on T threads (GemmArgs::split_rows): threads split the W
+// panels and normalize in a pass of their own after a barrier, or split the
+// row tiles and normalize their own rows in the same pass. Alternated run
+// by run, with as many copies of the weights as make B bytes (the model's
+// own weights, so they come from the cache level they come from in the
+// model); one line per shape:
+//   layer_norm <M> <K> <N> <panels ms> <rows ms>
+//
 // Built with -march=native here: it measures this machine, nothing else.
 //
 //===----------------------------------------------------------------------===//
 #include "canao/threadpool.h"
 #include "canao/ukernels/gemm.h"
+#include "canao/ukernels/rows.h"
 
 #include <algorithm>
 #include <chrono>
@@ -218,13 +230,13 @@ std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
   return runs;
 }
 
-std::vector<double> run_gemm(ThreadPool &pool, const Instance &inst, int64_t M,
-                             int64_t K, int64_t N, int64_t kc, int reps,
-                             const AfterRun &after = nullptr,
-                             int pf = kPrefetchTilesLog2) {
+// f(integral_constant<MR>, integral_constant<NR>) for the instance's tile:
+// the driver templates need the tile at compile time.
+template <class F> auto with_tile(const Instance &inst, F &&f) {
+  using std::integral_constant;
 #define CASE(MR, NR)                                                           \
   if (inst.mr == MR && inst.nr == NR)                                          \
-    return gemm_gflops<MR, NR>(pool, inst, M, K, N, kc, pf, reps, after);
+    return f(integral_constant<int, MR>{}, integral_constant<int, NR>{});
   CASE(12, 32)
   CASE(8, 32)
   CASE(6, 64)
@@ -233,7 +245,85 @@ std::vector<double> run_gemm(ThreadPool &pool, const Instance &inst, int64_t M,
   CASE(4, 8)
   CASE(6, 8)
 #undef CASE
-  return {};
+  std::fprintf(stderr, "canao-gemm-bench: no driver for %s\n", inst.name);
+  std::abort();
+}
+
+std::vector<double> run_gemm(ThreadPool &pool, const Instance &inst, int64_t M,
+                             int64_t K, int64_t N, int64_t kc, int reps,
+                             const AfterRun &after = nullptr,
+                             int pf = kPrefetchTilesLog2) {
+  return with_tile(inst, [&](auto mr, auto nr) {
+    return gemm_gflops<mr(), nr()>(pool, inst, M, K, N, kc, pf, reps, after);
+  });
+}
+
+// Median ms of the panel split and the row split of a dense with a residual
+// + LayerNorm epilogue, alternated run by run.
+template <int MR, int NR>
+std::pair<double, double>
+layer_norm_split_ms(ThreadPool &pool, const Instance &inst, int64_t M,
+                    int64_t K, int64_t N, int64_t kc, int pf,
+                    int64_t weightsBytes, int reps) {
+  typedef float vf __attribute__((vector_size(sizeof(Best::V))));
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> a(M * K), w(K * N), packed((N + NR - 1) / NR * NR * K),
+      bias(N), res(M * N), gamma(N), beta(N), c(M * N),
+      ws(ukernel::packed_a_floats(M, K, MR));
+  for (auto *v : {&a, &w, &bias, &res, &gamma, &beta})
+    for (float &x : *v)
+      x = dist(gen);
+  ukernel::pack_b<NR>(K, N, w.data(), N, packed.data());
+  const int copies = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(256, weightsBytes / (packed.size() * 4))));
+  std::vector<std::vector<float>> weights(copies, packed);
+  ukernel::GemmArgs g{M,        N,         K,       kc,          M,
+                      a.data(), K,         nullptr, bias.data(), c.data(),
+                      N,        ws.data(), pf};
+  float *cp = c.data();
+  const float *rp = res.data();
+  std::vector<double> ms[2];
+  for (int r = 0; r < 2 * (reps + 2); ++r) {
+    const bool rows = (r & 1) ^ ((r >> 1) & 1); // ABBA order
+    g.w = weights[(r / 2) % copies].data();
+    g.split_rows = rows;
+    auto t0 = Clock::now();
+    ukernel::gemm<MR, NR>(
+        pool, g, inst.fn,
+        [&](int64_t m0, int64_t m1, int64_t n0, int64_t nb) {
+          for (int64_t m = m0; m < m1; ++m)
+            for (int64_t j = n0; j < n0 + nb; ++j)
+              cp[m * N + j] += rp[m * N + j];
+        },
+        [&](int64_t m0, int64_t m1) {
+          for (int64_t m = m0; m < m1; ++m)
+            ukernel::layer_norm_row<vf>(cp + m * N, N, gamma.data(),
+                                        beta.data(), 1e-12f);
+        });
+    if (r >= 4)
+      ms[rows].push_back(seconds(t0, Clock::now()) * 1e3);
+  }
+  return {median(ms[0]), median(ms[1])};
+}
+
+int tune_layer_norm(const std::vector<std::vector<int64_t>> &shapes,
+                    const Instance &inst, int64_t kc, int pf, int threads,
+                    int64_t weightsBytes, int reps) {
+  pin_caller();
+  ThreadPool pool;
+  pool.resize(threads);
+  for (const auto &s : shapes) {
+    const std::pair<double, double> ms = with_tile(inst, [&](auto mr, auto nr) {
+      return layer_norm_split_ms<mr(), nr()>(pool, inst, s[0], s[1], s[2], kc,
+                                             pf, weightsBytes, reps);
+    });
+    std::printf("layer_norm %lld %lld %lld %.4f %.4f\n",
+                static_cast<long long>(s[0]), static_cast<long long>(s[1]),
+                static_cast<long long>(s[2]), ms.first, ms.second);
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 int usage() {
@@ -257,25 +347,27 @@ std::vector<int64_t> parse_list(const std::string &v, char sep) {
   return out;
 }
 
-// Total milliseconds of each candidate over `shapes` (M, K, N triples).
-int tune(const std::string &shapeList, const std::vector<int64_t> &kcs,
-         const std::vector<int64_t> &pfs, int reps) {
+// M:K:N[,M:K:N...] as (M, K, N) triples; empty on a malformed list.
+std::vector<std::vector<int64_t>> parse_shapes(const std::string &shapeList) {
   std::vector<std::vector<int64_t>> shapes;
-  for (int64_t i = 0; i < 1 + static_cast<int64_t>(std::count(
-                                  shapeList.begin(), shapeList.end(), ','));
-       ++i) {
-    size_t b = 0;
-    for (int64_t j = 0; j < i; ++j)
-      b = shapeList.find(',', b) + 1;
-    std::vector<int64_t> s =
-        parse_list(shapeList.substr(b, shapeList.find(',', b) - b), ':');
+  for (size_t b = 0; b <= shapeList.size();) {
+    const size_t e = std::min(shapeList.find(',', b), shapeList.size());
+    std::vector<int64_t> s = parse_list(shapeList.substr(b, e - b), ':');
     if (s.size() != 3 || s[0] < 1 || s[1] < 1 || s[2] < 1) {
       std::fprintf(stderr, "canao-gemm-bench: bad shape in '%s'\n",
                    shapeList.c_str());
-      return 2;
+      return {};
     }
     shapes.push_back(s);
+    b = e + 1;
   }
+  return shapes;
+}
+
+// Total milliseconds of each candidate over `shapes` (M, K, N triples).
+int tune(const std::vector<std::vector<int64_t>> &shapes,
+         const std::vector<int64_t> &kcs, const std::vector<int64_t> &pfs,
+         int reps) {
   pin_caller();
   ThreadPool pool;
   for (const Instance &inst : instances())
@@ -297,7 +389,9 @@ int tune(const std::string &shapeList, const std::vector<int64_t> &kcs,
 
 int main(int argc, char **argv) {
   bool peakOnly = false;
-  std::string tuneShapes;
+  std::string tuneShapes, layerNormShapes;
+  int64_t weightsBytes = 64ll << 20;
+  int pf = kPrefetchTilesLog2;
   std::vector<int64_t> kcList = {256, 512, 768}, pfList = {kPrefetchTilesLog2};
   std::string kernel = instances().front().name;
   int64_t kc = 768;
@@ -316,6 +410,12 @@ int main(int argc, char **argv) {
       peakOnly = true;
     else if (a == "--tune")
       tuneShapes = value();
+    else if (a == "--tune-layer-norm")
+      layerNormShapes = value();
+    else if (a == "--pf")
+      pf = std::atoi(value().c_str());
+    else if (a == "--weights-bytes")
+      weightsBytes = std::atoll(value().c_str());
     else if (a == "--kc-list")
       kcList = parse_list(value(), ',');
     else if (a == "--pf-list")
@@ -343,8 +443,16 @@ int main(int argc, char **argv) {
       inst = &i;
   if (!inst || kc < 1)
     return usage();
-  if (!tuneShapes.empty())
-    return tune(tuneShapes, kcList, pfList, reps);
+  if (!tuneShapes.empty() || !layerNormShapes.empty()) {
+    auto shapes =
+        parse_shapes(tuneShapes.empty() ? layerNormShapes : tuneShapes);
+    if (shapes.empty())
+      return 2;
+    if (!tuneShapes.empty())
+      return tune(shapes, kcList, pfList, reps);
+    return tune_layer_norm(shapes, *inst, kc, pf, threads.front(), weightsBytes,
+                           reps);
+  }
 
   pin_caller();
   ThreadPool pool;

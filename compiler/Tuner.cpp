@@ -22,10 +22,13 @@ static llvm::Error fail(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
 }
 
-std::vector<std::array<int64_t, 3>> canao::gemmShapes(mlir::ModuleOp module) {
+std::vector<std::array<int64_t, 3>> canao::gemmShapes(mlir::ModuleOp module,
+                                                      bool layerNormOnly) {
   std::vector<std::array<int64_t, 3>> out;
   std::set<std::array<int64_t, 3>> seen;
   module.walk([&](DenseOp op) {
+    if (layerNormOnly && !op.getLnScale())
+      return;
     auto shape = op.getResult().getType().getShape();
     int64_t m = 1;
     for (int64_t d : shape.drop_back())
@@ -36,6 +39,16 @@ std::vector<std::array<int64_t, 3>> canao::gemmShapes(mlir::ModuleOp module) {
       out.push_back(s);
   });
   return out;
+}
+
+int64_t canao::denseWeightBytes(mlir::ModuleOp module) {
+  int64_t bytes = 0;
+  module.walk([&](DenseOp op) {
+    auto w = op.getWeight().getType();
+    if (w.hasStaticShape())
+      bytes += w.getNumElements() * 4;
+  });
+  return bytes;
 }
 
 static std::string shapeName(const std::array<int64_t, 3> &s) {
@@ -55,6 +68,8 @@ static bool writeFile(const std::string &path, llvm::StringRef text) {
 llvm::Expected<Tuning>
 canao::tuneGemm(const TargetDesc &target,
                 const std::vector<std::array<int64_t, 3>> &shapes,
+                const std::vector<std::array<int64_t, 3>> &layerNormShapes,
+                int64_t weightBytes, int threads,
                 const std::vector<std::pair<std::string, std::string>> &files,
                 const std::string &benchSource,
                 const std::function<void(const std::string &)> &step) {
@@ -147,6 +162,68 @@ canao::tuneGemm(const TargetDesc &target,
   if (t.chosen.kernel.empty())
     return fail("--tune: the benchmark measured no " + target.isa +
                 " microkernel");
+  if (layerNormShapes.empty() || threads < 2)
+    return t;
+
+  // The fusion variants of the LayerNorm dense layers, with the chosen tile.
+  std::string lnList;
+  for (const auto &s : layerNormShapes)
+    lnList += (lnList.empty() ? "" : ",") + std::to_string(s[0]) + ":" +
+              std::to_string(s[1]) + ":" + std::to_string(s[2]);
+  const std::string kc = std::to_string(t.chosen.depth),
+                    pf = std::to_string(t.chosen.pf),
+                    th = std::to_string(threads),
+                    wb = std::to_string(weightBytes);
+  std::vector<llvm::StringRef> runLn = {exe,
+                                        "--tune-layer-norm",
+                                        lnList,
+                                        "--kernel",
+                                        t.chosen.kernel,
+                                        "--kc",
+                                        kc,
+                                        "--pf",
+                                        pf,
+                                        "--threads",
+                                        th,
+                                        "--weights-bytes",
+                                        wb,
+                                        "--reps",
+                                        "15"};
+  step("tuning: timing LayerNorm fused per thread's rows vs a pass of its "
+       "own on " +
+       std::to_string(layerNormShapes.size()) + " GEMM shapes, " + th +
+       " threads");
+  // Its own output file: the first one is still mapped by `text`.
+  const std::string lnOut = (dir + "/out_layer_norm.txt").str();
+  std::optional<llvm::StringRef> lnRedirects[] = {
+      std::nullopt, llvm::StringRef(lnOut), llvm::StringRef(err)};
+  if (llvm::sys::ExecuteAndWait(exe, runLn, std::nullopt, lnRedirects) != 0)
+    return fail("--tune: the LayerNorm benchmark failed");
+  auto lnText = llvm::MemoryBuffer::getFile(lnOut);
+  if (!lnText)
+    return fail("--tune: the LayerNorm benchmark wrote no results");
+  LayerNormSplit ln;
+  ln.threads = threads;
+  size_t measured = 0;
+  lines.clear();
+  (*lnText)->getBuffer().split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines) {
+    llvm::SmallVector<llvm::StringRef> f;
+    line.split(f, ' ');
+    double panels = 0, rows = 0;
+    if (f.size() != 6 || f[0] != "layer_norm" || f[4].getAsDouble(panels) ||
+        f[5].getAsDouble(rows))
+      return fail("--tune: cannot parse benchmark output '" + line + "'");
+    ln.panelsMs += panels;
+    ln.rowsMs += rows;
+    ++measured;
+  }
+  if (measured != layerNormShapes.size())
+    return fail("--tune: the LayerNorm benchmark measured " +
+                std::to_string(measured) + " of " +
+                std::to_string(layerNormShapes.size()) + " shapes");
+  ln.split = ln.rowsMs <= ln.panelsMs ? "rows" : "panels";
+  t.layerNorm = ln;
   return t;
 }
 
@@ -167,6 +244,12 @@ std::string canao::tuningToJson(const Tuning &t) {
                           {"gemm", kernel(t.chosen)},
                           {"shapes", std::move(shapes)},
                           {"candidates", std::move(candidates)}};
+  if (t.layerNorm)
+    root["layer_norm"] = llvm::json::Object{
+        {"split", t.layerNorm->split},
+        {"threads", t.layerNorm->threads},
+        {"panels_ms", std::round(t.layerNorm->panelsMs * 1000) / 1000},
+        {"rows_ms", std::round(t.layerNorm->rowsMs * 1000) / 1000}};
   std::string s;
   llvm::raw_string_ostream os(s);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
@@ -212,6 +295,18 @@ llvm::Expected<Tuning> canao::readTuning(const std::string &path,
   t.chosen.depth = *kc;
   t.chosen.pf = pf ? static_cast<int>(*pf) : target.prefetchTilesLog2;
   t.chosen.kernel = gemm->getString("kernel").value_or("").str();
+  // layer_norm is optional too (files from machines with one core, or
+  // written before it existed): the table's split.
+  if (const llvm::json::Value *v = root->get("layer_norm")) {
+    const llvm::json::Object *ln = v->getAsObject();
+    auto split = ln ? ln->getString("split") : std::nullopt;
+    if (!split || (*split != "rows" && *split != "panels"))
+      return fail("tuning file '" + path +
+                  "': layer_norm split must be \"rows\" or \"panels\"");
+    LayerNormSplit s;
+    s.split = split->str();
+    t.layerNorm = s;
+  }
   return t;
 }
 

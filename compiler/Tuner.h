@@ -3,8 +3,11 @@
 // `canaoc --tune FILE` builds the runtime's GEMM benchmark (the same
 // microkernels and driver generated models call) with the target's flags,
 // times every microkernel instance of the target's ISA, several k blocks and
-// two prefetch spreads on the model's own GEMM shapes, and writes the
-// fastest as a tuning file.
+// two prefetch spreads on the model's own GEMM shapes, then, with the chosen
+// tile, the two fusion variants of the dense layers with a LayerNorm
+// epilogue on the machine's cores (rows: each thread normalizes its own
+// rows in the GEMM's pass; panels: a LayerNorm pass after a barrier), and
+// writes the fastest as a tuning file.
 // `canaoc --tuning FILE` reuses it: the output is a function of the model,
 // the options and the file, so CI can regenerate kernels byte for byte.
 //
@@ -19,6 +22,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,22 +36,40 @@ struct TuningCandidate {
   double ms = 0; ///< total over the model's GEMM shapes, 1 thread
 };
 
+/// The measured fusion variant of the dense layers with a LayerNorm epilogue
+/// (canao-tile's ln-split).
+struct LayerNormSplit {
+  std::string split; ///< "rows" or "panels"
+  int threads = 0;
+  double panelsMs = 0, rowsMs = 0; ///< totals over the model's shapes
+};
+
 struct Tuning {
   std::string target;
   TuningCandidate chosen;
-  std::vector<std::string> shapes; ///< "MxKxN"
+  std::optional<LayerNormSplit> layerNorm; ///< absent: the table's (rows)
+  std::vector<std::string> shapes;         ///< "MxKxN"
   std::vector<TuningCandidate> candidates;
 };
 
-/// (M, K, N) of every canao.dense in `module`, unique, in first-use order.
-std::vector<std::array<int64_t, 3>> gemmShapes(mlir::ModuleOp module);
+/// (M, K, N) of every canao.dense in `module` (only those with a LayerNorm
+/// epilogue if `layerNormOnly`), unique, in first-use order.
+std::vector<std::array<int64_t, 3>> gemmShapes(mlir::ModuleOp module,
+                                               bool layerNormOnly = false);
+
+/// Bytes of all dense weights in `module`.
+int64_t denseWeightBytes(mlir::ModuleOp module);
 
 /// Builds and runs the benchmark in a temporary directory. `files` are the
 /// runtime headers (relative paths under runtime/) plus the benchmark
-/// source; `step` reports progress.
+/// source; `step` reports progress. The LayerNorm variants are timed on
+/// `threads` threads (skipped below 2, where both are the same code) with
+/// `weightBytes` of weights in rotation, as in the model.
 llvm::Expected<Tuning>
 tuneGemm(const TargetDesc &target,
          const std::vector<std::array<int64_t, 3>> &shapes,
+         const std::vector<std::array<int64_t, 3>> &layerNormShapes,
+         int64_t weightBytes, int threads,
          const std::vector<std::pair<std::string, std::string>> &files,
          const std::string &benchSource,
          const std::function<void(const std::string &)> &step);

@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <unistd.h>
 
 using namespace canao;
@@ -467,12 +468,17 @@ int main(int argc, char **argv) {
   }
 
   TargetDesc tuned = *lookupTarget(o.target);
+  std::string lnSplit = "rows";
   if (o.emit != "mlir-import") {
     if (!o.tuneOut.empty()) {
       std::vector<std::pair<std::string, std::string>> files;
       for (const auto &[path, text] : kRuntimeFiles)
         files.push_back({path, text});
-      auto t = tuneGemm(tuned, gemmShapes(**module), files, kGemmBenchSource,
+      const int cores = static_cast<int>(std::thread::hardware_concurrency());
+      auto t = tuneGemm(tuned, gemmShapes(**module),
+                        gemmShapes(**module, /*layerNormOnly=*/true),
+                        denseWeightBytes(**module), std::min(cores, 8), files,
+                        kGemmBenchSource,
                         [&](const std::string &s) { progress.step(s); });
       if (!t)
         return error(llvm::toString(t.takeError()));
@@ -486,12 +492,24 @@ int main(int argc, char **argv) {
                     std::to_string(t->chosen.pf) + " (" +
                     llvm::formatv("{0:f3}", t->chosen.ms).str() +
                     " ms for the model's GEMMs); wrote " + o.tuneOut);
+      if (t->layerNorm)
+        progress.step(llvm::formatv("tuning: LayerNorm layers split {0} "
+                                    "({1} threads: rows {2:f3} ms, panels "
+                                    "{3:f3} ms)",
+                                    t->layerNorm->split, t->layerNorm->threads,
+                                    t->layerNorm->rowsMs,
+                                    t->layerNorm->panelsMs)
+                          .str());
       tuned = applyTuning(tuned, *t);
+      if (t->layerNorm)
+        lnSplit = t->layerNorm->split;
     } else if (!o.tuningIn.empty()) {
       auto t = readTuning(o.tuningIn, tuned);
       if (!t)
         return error(llvm::toString(t.takeError()));
       tuned = applyTuning(tuned, *t);
+      if (t->layerNorm)
+        lnSplit = t->layerNorm->split;
     }
 
     // The tiling decision as IR (canao.tile on every dense and attention),
@@ -508,6 +526,7 @@ int main(int argc, char **argv) {
       tileOptions.pf = tuned.prefetchTilesLog2;
     }
     tileOptions.l2 = tuned.l2Bytes;
+    tileOptions.lnSplit = lnSplit;
     pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));
     if (mlir::failed(pm.run(**module)))
       return error("tiling failed: " + diagText);

@@ -122,7 +122,8 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
     these attributes alone. `mr`, `nr`, `kc` override the table (canaoc
     --tuning); an override must name a tile the target has a microkernel
     for. `l2` replaces the table's L2 size (canaoc passes the compiling
-    machine's for --target host); `pf` the prefetch spread (a tuning file's).
+    machine's for --target host); `pf` the prefetch spread and `ln-split`
+    the LayerNorm dense split (a tuning file's).
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"generic\"",
@@ -137,6 +138,9 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
            "L2 bytes per core (0: the target's)">,
     Option<"pf", "pf", "int64_t", /*default=*/"-1",
            "log2 of the tiles that prefetch the next panel (-1: the target's)">,
+    Option<"lnSplit", "ln-split", "std::string", /*default=*/"\"rows\"",
+           "how threads split a dense with a LayerNorm epilogue: rows or "
+           "panels (a tuning file's)">,
   ];
   let dependentDialects = ["::canao::CanaoDialect"];
 }

@@ -35,6 +35,12 @@ struct TilePass : canao::impl::TileBase<TilePass> {
       machine.l2Bytes = l2;
     if (pf >= 0)
       machine.prefetchTilesLog2 = static_cast<int>(pf);
+    if (lnSplit != "rows" && lnSplit != "panels") {
+      getOperation().emitError("canao-tile: ln-split must be rows or panels, "
+                               "not '")
+          << lnSplit << "'";
+      return signalPassFailure();
+    }
     const TargetDesc *desc = &machine;
     GemmTile t = defaultTile(*desc, mr, nr, kc);
     if (t.kernel.empty()) {
@@ -83,8 +89,8 @@ struct TilePass : canao::impl::TileBase<TilePass> {
         // final, with no barrier and no pass over rows another core wrote
         // (BERT-mini, 2 threads: -4%). Without one, the panel split keeps a
         // W slice in L1 across all row tiles and reads each weight on one
-        // core only.
-        tile.splitRows = static_cast<bool>(dense.getLnScale());
+        // core only. canaoc --tune measures both for the LayerNorm layers.
+        tile.splitRows = dense.getLnScale() && lnSplit == "rows";
         op->setAttr("canao.tile", attr(tile, true));
       } else if (isa<AttentionOp>(op))
         op->setAttr("canao.tile", attr(at, false));

@@ -180,6 +180,26 @@ def tuning_checks(args, fixture, meta, out, work):
         filecmp.cmp(out / f, again / f, shallow=False) for f in _files(out))
     check("--tuning FILE gives the bytes --tune wrote", same,
           r.stderr.strip())
+    # The LayerNorm fusion variant is timed on 2+ cores (both are the same
+    # code on one), and the generated code follows the file's choice.
+    ln = data.get("layer_norm")
+    if (os.cpu_count() or 1) >= 2:
+        check("--tune timed the LayerNorm fusion variants",
+              isinstance(ln, dict) and ln.get("split") in ("rows", "panels")
+              and ln.get("rows_ms", 0) > 0 and ln.get("panels_ms", 0) > 0,
+              f"layer_norm {ln}")
+    for split in ("rows", "panels"):
+        f = work / f"tuning_{split}.json"
+        f.write_text(json.dumps({**data, "layer_norm": {"split": split}}))
+        dest = work / f"out_tuning_{split}"
+        shutil.rmtree(dest, ignore_errors=True)
+        r, _, _ = compile_model(args, fixture, dest, meta["shape_args"],
+                                ["--tuning", f])
+        cpp = (dest / "model.cpp").read_text() if r.returncode == 0 else ""
+        rows = len(re.findall(r", ws, \d, true\};", cpp))
+        check(f"layer_norm split {split} in a tuning file is followed",
+              r.returncode == 0 and (rows > 0) == (split == "rows"),
+              f"{rows} dense ops split rows; {r.stderr.strip()}")
     bad = {
         "not JSON": "{",
         "not a tuning file": "[1, 2]",
@@ -188,6 +208,8 @@ def tuning_checks(args, fixture, meta, out, work):
             {**data, "gemm": {**data.get("gemm", {}), "mr": 99}}),
         "a prefetch spread out of range": json.dumps(
             {**data, "gemm": {**data.get("gemm", {}), "pf": 40}}),
+        "an unknown LayerNorm split": json.dumps(
+            {**data, "layer_norm": {"split": "diagonal"}}),
     }
     for what, text in bad.items():
         f = work / "bad_tuning.json"

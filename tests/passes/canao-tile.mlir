@@ -5,6 +5,8 @@
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx512 mr=6 nr=64 kc=256}))' | FileCheck %s --check-prefix=TUNED
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 mr=4 nr=24 kc=512 pf=3}))' | FileCheck %s --check-prefix=TUNEDPF
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=generic mr=12 nr=32}))' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 ln-split=panels}))' | FileCheck %s --check-prefix=LNPANELS
+// RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 ln-split=diagonal}))' 2>&1 | FileCheck %s --check-prefix=BADSPLIT
 
 // Each dense gets a microkernel of the target, its register tile and k
 // block (at most its K), a row block mc that keeps a packed mc x kc block
@@ -45,6 +47,10 @@
 // W panels.
 // AVX2-LABEL: func.func @layer_norm_rows
 // AVX2: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {kc = 64 : i64, kernel = "f32_gemm_6x16_avx2", {{.*}}, split = "rows"}
+// A tuning file's ln-split=panels keeps the panel split for them too.
+// LNPANELS-LABEL: func.func @layer_norm_rows
+// LNPANELS: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {{{.*}}split = "panels"}
+// BADSPLIT: error: canao-tile: ln-split must be rows or panels, not 'diagonal'
 // GENERIC-LABEL: func.func @layer_norm_rows
 // GENERIC: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {{{.*}}split = "rows"}
 func.func @tiles(%x: tensor<1x96x1024xf32>, %m: tensor<1x1x1x96xf32>) -> (tensor<1x96x8xf32>, tensor<1x96x128xf32>) {
