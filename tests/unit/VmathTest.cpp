@@ -237,6 +237,28 @@ TEST_CASE("vmath::exp: relative error < 3e-7 on [-80, 88], 0 below -80",
   checkExp<v16>();
 }
 
+// Softmax's exp (x <= 0 after the max is subtracted): exp's results bit for
+// bit on [-100, 0], 0 below -80, -inf and -FLT_MAX included, NaN kept.
+template <class V> void checkExpNonpositive() {
+  std::vector<float> xs = grid(-100.0, 0.0, 1 << 20);
+  for (float x : {-0.0f, 0.0f, -1e-30f, -80.0f, -87.0f, -88.5f, -1e30f,
+                  -FLT_MAX, -INFINITY})
+    xs.push_back(x);
+  const MaxError d = maxError<V>(
+      xs, [](V x) { return vmath::exp_nonpositive(x) - vmath::exp(x); },
+      [](double) { return 0.0; }, false);
+  CAPTURE(sizeof(V), d.err, d.at);
+  CHECK(d.err == 0.0);
+  const V nan = vmath::exp_nonpositive(vmath::splat<V>(NAN));
+  for (size_t l = 0; l < sizeof(V) / sizeof(float); ++l)
+    CHECK(std::isnan(nan[l]));
+}
+
+TEST_CASE("vmath::exp_nonpositive equals exp on x <= 0", "[vmath]") {
+  checkExpNonpositive<v4>();
+  checkExpNonpositive<v16>();
+}
+
 TEST_CASE("vmath::exp, erf and tanh propagate NaN", "[vmath]") {
   const v4 x4 = {NAN, 1.0f, -NAN, NAN};
   const v16 x16 = vmath::splat<v16>(NAN);

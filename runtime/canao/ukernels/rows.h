@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace canao_rt {
 namespace ukernel {
@@ -54,13 +55,13 @@ template <class V> inline void softmax_row(float *row, int64_t n) {
     mx = row[j] > mx ? row[j] : mx;
   V vs = vmath::splat<V>(0.0f);
   for (int64_t j = 0; j < nv; j += L) {
-    const V e = vmath::exp(loadv<V>(row + j) - mx);
+    const V e = vmath::exp_nonpositive(loadv<V>(row + j) - mx);
     storev(row + j, e);
     vs += e;
   }
   float sum = hsum(vs);
   for (int64_t j = nv; j < n; ++j) {
-    row[j] = vmath::exp(vmath::splat<V>(row[j] - mx))[0];
+    row[j] = vmath::exp_nonpositive(vmath::splat<V>(row[j] - mx))[0];
     sum += row[j];
   }
   const float inv = 1.0f / sum;
@@ -112,27 +113,37 @@ inline void softmax_columns(float *s, int64_t rows, int64_t cols, int64_t ld,
                             float *inv, const float *row_bias = nullptr,
                             int64_t bias_stride = 0) {
   constexpr int64_t L = sizeof(V) / sizeof(float);
-  for (int64_t c0 = 0; c0 < cols; c0 += L) {
-    V mx = vmath::splat<V>(-INFINITY);
-    if (row_bias) {
-      for (int64_t r = 0; r < rows; ++r)
-        mx = vmath::vmax(mx,
-                         loadv<V>(s + r * ld + c0) + row_bias[r * bias_stride]);
-    } else {
-      for (int64_t r = 0; r < rows; ++r)
-        mx = vmath::vmax(mx, loadv<V>(s + r * ld + c0));
-    }
-    V sum = vmath::splat<V>(0.0f);
+  // W vectors of columns per strip: two (a 64-byte line of each row with
+  // AVX2) halve the passes over the rows and give the exps two independent
+  // chains; the last odd vector goes alone. Each column's arithmetic is the
+  // same either way.
+  auto strips = [&](auto width, int64_t c0) {
+    constexpr int W = decltype(width)::value;
+    V mx[W], sum[W];
+    for (int w = 0; w < W; ++w)
+      mx[w] = vmath::splat<V>(-INFINITY), sum[w] = vmath::splat<V>(0.0f);
+    auto score = [&](int64_t r, int w) {
+      const V x = loadv<V>(s + r * ld + c0 + w * L);
+      return row_bias ? x + row_bias[r * bias_stride] : x;
+    };
+    for (int64_t r = 0; r < rows; ++r)
+      for (int w = 0; w < W; ++w)
+        mx[w] = vmath::vmax(mx[w], score(r, w));
     for (int64_t r = 0; r < rows; ++r) {
-      V x = loadv<V>(s + r * ld + c0);
-      if (row_bias)
-        x = x + row_bias[r * bias_stride];
-      const V e = vmath::exp(x - mx);
-      storev(s + r * ld + c0, e);
-      sum += e;
+      for (int w = 0; w < W; ++w) {
+        const V e = vmath::exp_nonpositive(score(r, w) - mx[w]);
+        storev(s + r * ld + c0 + w * L, e);
+        sum[w] += e;
+      }
     }
-    storev(inv + c0, 1.0f / sum);
-  }
+    for (int w = 0; w < W; ++w)
+      storev(inv + c0 + w * L, 1.0f / sum[w]);
+  };
+  int64_t c0 = 0;
+  for (; c0 + 2 * L <= cols; c0 += 2 * L)
+    strips(std::integral_constant<int, 2>{}, c0);
+  for (; c0 < cols; c0 += L)
+    strips(std::integral_constant<int, 1>{}, c0);
 }
 
 // pack_a of the transpose of a k x m block `st` (leading dimension ld)
