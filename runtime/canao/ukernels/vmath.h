@@ -20,7 +20,6 @@
 namespace canao_rt {
 namespace vmath {
 
-
 template <class V> inline V splat(float x) {
   V v;
   for (unsigned i = 0; i < sizeof(V) / sizeof(float); ++i)
