@@ -297,7 +297,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "_context {\n  canao_rt::ContextBase base;\n};\n\n"
            "namespace {\n\n"
            "constexpr uint64_t kWeightBytes = " +
-           std::to_string(plan.weights.size()) +
+           std::to_string(plan.weightBytes) +
            "ull;\n"
            "constexpr uint64_t kWeightChecksum = " +
            checksumText +

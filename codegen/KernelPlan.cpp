@@ -57,6 +57,24 @@ static int64_t planArena(std::vector<Buffer> &buffers) {
   return total;
 }
 
+llvm::Error
+canao::streamWeights(const KernelPlan &plan,
+                     llvm::function_ref<void(const char *, size_t)> sink) {
+  for (const WeightChunk &w : plan.weights) {
+    std::vector<char> bytes = constantBytes(w.value);
+    const int64_t stored = w.panelCols ? w.rows * w.cols * 4 : w.bytes;
+    if (static_cast<int64_t>(bytes.size()) != stored)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "codegen: cannot read the bytes of a constant");
+    if (w.panelCols)
+      bytes = packPanels(bytes, w.rows, w.cols, w.panelCols);
+    bytes.resize(alignUp(w.bytes), 0);
+    sink(bytes.data(), bytes.size());
+  }
+  return llvm::Error::success();
+}
+
 std::vector<char> canao::packPanels(llvm::ArrayRef<char> bytes, int64_t k,
                                     int64_t n, int64_t nr) {
   int64_t panels = (n + nr - 1) / nr;
@@ -114,23 +132,6 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
     return cols;
   };
 
-  // The blob's final size, reserved up front: growing a 400 MB vector by
-  // doubling would hold the old and the new copy at once.
-  int64_t blobBytes = 0;
-  for (Operation &op : func.getBody().front())
-    if (auto c = dyn_cast<ConstantOp>(op)) {
-      auto t = cast<RankedTensorType>(c.getResult().getType());
-      auto cols = panelColsOf(c.getResult());
-      if (!cols)
-        return cols.takeError();
-      int64_t bytes = byteSize(t);
-      if (*cols)
-        bytes =
-            (t.getDimSize(1) + *cols - 1) / *cols * *cols * t.getDimSize(0) * 4;
-      blobBytes += alignUp(bytes);
-    }
-  plan.weights.reserve(blobBytes);
-
   for (BlockArgument arg : func.getArguments()) {
     int64_t id = newBuffer(arg, BufferKind::Input);
     plan.buffers[id].index = arg.getArgNumber();
@@ -161,21 +162,24 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
     Value result = op.getResult(0);
     if (auto c = dyn_cast<ConstantOp>(op)) {
       int64_t id = newBuffer(result, BufferKind::Weight);
-      std::vector<char> bytes = constantBytes(c.getValue());
-      if (static_cast<int64_t>(bytes.size()) != plan.buffers[id].bytes)
-        return fail("codegen: cannot read the bytes of a constant");
       auto shape = plan.buffers[id].type.getShape();
       auto cols = panelColsOf(result);
       if (!cols)
         return cols.takeError();
-      const int64_t panelCols = *cols;
-      if (panelCols > 0) {
-        bytes = packPanels(bytes, shape[0], shape[1], panelCols);
-        plan.buffers[id].packedCols = panelCols;
+      WeightChunk chunk;
+      chunk.value = c.getValue();
+      chunk.offset = plan.weightBytes;
+      chunk.bytes = plan.buffers[id].bytes;
+      if (*cols > 0) {
+        chunk.rows = shape[0];
+        chunk.cols = shape[1];
+        chunk.panelCols = *cols;
+        chunk.bytes = (shape[1] + *cols - 1) / *cols * *cols * shape[0] * 4;
+        plan.buffers[id].packedCols = *cols;
       }
-      plan.buffers[id].offset = plan.weights.size();
-      plan.weights.insert(plan.weights.end(), bytes.begin(), bytes.end());
-      plan.weights.resize(alignUp(plan.weights.size()), 0);
+      plan.buffers[id].offset = chunk.offset;
+      plan.weightBytes += alignUp(chunk.bytes);
+      plan.weights.push_back(chunk);
       continue;
     }
     if (isa<ReshapeOp>(op)) {

@@ -45,6 +45,20 @@ struct Kernel {
   int64_t workspace = -1;
 };
 
+/// One constant of the weight blob. Its bytes are produced on demand by
+/// streamWeights() from the IR attribute (a view of the model file for
+/// imported weights), so the packed blob never exists whole in the
+/// compiler's memory: compiling BERT-base needs the model once, not three
+/// times.
+struct WeightChunk {
+  mlir::ElementsAttr value;
+  int64_t offset = 0; ///< in the blob, 64-byte aligned
+  int64_t bytes = 0;  ///< as stored (packed), before the alignment padding
+  /// Dense weights: [rows, cols] packed into panelCols-wide panels; 0 keeps
+  /// the constant's row-major bytes.
+  int64_t rows = 0, cols = 0, panelCols = 0;
+};
+
 struct ModelOutput {
   std::string name;
   int64_t buffer;
@@ -56,8 +70,10 @@ struct KernelPlan {
   std::vector<std::string> inputNames;
   std::vector<mlir::RankedTensorType> inputTypes;
   std::vector<ModelOutput> outputs;
-  /// The weight blob payload (every constant, 64-byte aligned).
-  std::vector<char> weights;
+  /// The weight blob payload: every constant, in offset order, each padded
+  /// to 64 bytes; weightBytes in all. streamWeights() produces the bytes.
+  std::vector<WeightChunk> weights;
+  int64_t weightBytes = 0;
   int64_t arenaBytes = 0;
 
   /// Per-thread scratch the runtime context must provide (max over kernels).
@@ -76,6 +92,13 @@ struct KernelPlan {
 /// tile; without one, weights stay row-major (for tests of the planner).
 llvm::Expected<KernelPlan> buildKernelPlan(mlir::ModuleOp module,
                                            const TargetDesc *target = nullptr);
+
+/// Calls `sink(data, size)` with the weight blob payload in order, one
+/// constant per call (packed, then zero-padded to 64 bytes, so every size
+/// is a multiple of 64). The module the plan was built from must still be
+/// alive. Fails if a constant's bytes cannot be read.
+llvm::Error streamWeights(const KernelPlan &plan,
+                          llvm::function_ref<void(const char *, size_t)> sink);
 
 /// Row-major [K, N] floats as zero-padded [ceil(N/nr)][K][nr] panels.
 std::vector<char> packPanels(llvm::ArrayRef<char> bytes, int64_t k, int64_t n,

@@ -310,7 +310,7 @@ bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
   std::memcpy(&header[0], canao_rt::kBlobMagic, 8);
   uint32_t version = canao_rt::kBlobVersion,
            headerBytes = canao_rt::kBlobHeaderBytes;
-  uint64_t payload = plan.weights.size();
+  uint64_t payload = plan.weightBytes;
   std::memcpy(&header[8], &version, 4);
   std::memcpy(&header[12], &headerBytes, 4);
   std::memcpy(&header[16], &payload, 8);
@@ -318,7 +318,12 @@ bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
   if (!o.embedWeights) {
     std::ofstream f(dir.path(o.name + ".weights"), std::ios::binary);
     f.write(header.data(), header.size());
-    f.write(plan.weights.data(), plan.weights.size());
+    if (auto e = streamWeights(plan, [&](const char *data, size_t size) {
+          f.write(data, size);
+        })) {
+      err = llvm::toString(std::move(e));
+      return false;
+    }
     f.close();
     if (!f)
       err = "cannot write the weights";
@@ -342,8 +347,13 @@ bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
   size_t i = 0;
   for (char c : header)
     emitByte(static_cast<unsigned char>(c), i++);
-  for (char c : plan.weights)
-    emitByte(static_cast<unsigned char>(c), i++);
+  if (auto e = streamWeights(plan, [&](const char *data, size_t size) {
+        for (size_t j = 0; j < size; ++j)
+          emitByte(static_cast<unsigned char>(data[j]), i++);
+      })) {
+    err = llvm::toString(std::move(e));
+    return false;
+  }
   f << line << "\n};\nconst size_t " << o.name << "_weights_blob_size = " << i
     << ";\n}\n";
   f.close();
@@ -392,7 +402,7 @@ void printReport(const Options &o, mlir::ModuleOp module,
     os << "{\"model\": " << jsonString(o.name)
        << ", \"onnx_nodes\": " << onnxNodes
        << ", \"kernels\": " << plan.kernels.size()
-       << ", \"weight_bytes\": " << plan.weights.size()
+       << ", \"weight_bytes\": " << plan.weightBytes
        << ", \"arena_bytes\": " << plan.arenaBytes
        << ", \"flops\": " << totalFlops << ", \"bytes_moved\": " << totalBytes
        << ", \"kernel_list\": [";
@@ -409,8 +419,8 @@ void printReport(const Options &o, mlir::ModuleOp module,
      << plan.kernels.size() << " kernels, "
      << llvm::format("%.3f", totalFlops / 1e9) << " GFLOP, "
      << llvm::format("%.1f", totalBytes / 1048576.0) << " MiB moved\n"
-     << "  weights " << plan.weights.size() << " bytes, arena "
-     << plan.arenaBytes << " bytes\n";
+     << "  weights " << plan.weightBytes << " bytes, arena " << plan.arenaBytes
+     << " bytes\n";
   os << llvm::format("  %4s  %-18s %12s %12s  %s\n", "#", "op", "MFLOP", "KiB",
                      "from");
   for (size_t i = 0; i < plan.kernels.size(); ++i)
@@ -554,7 +564,7 @@ int main(int argc, char **argv) {
     return error(llvm::toString(plan.takeError()));
   progress.step("planned " + std::to_string(plan->kernels.size()) +
                 " kernels, arena " + std::to_string(plan->arenaBytes) +
-                " bytes, weights " + std::to_string(plan->weights.size()) +
+                " bytes, weights " + std::to_string(plan->weightBytes) +
                 " bytes");
 
   CppEmitOptions emitOptions;
@@ -567,8 +577,14 @@ int main(int argc, char **argv) {
     llvm::errs() << "canaoc: note: target host is " << emitOptions.target->name
                  << " (L1 " << emitOptions.target->l1Bytes / 1024 << " KiB, L2 "
                  << emitOptions.target->l2Bytes / 1024 << " KiB per core)\n";
-  emitOptions.weightsChecksum =
-      canao_rt::checksum64(plan->weights.data(), plan->weights.size());
+  // A first pass over the blob, one constant at a time: the checksum goes
+  // into the generated code; writeWeights() streams the bytes again.
+  uint64_t checksum = canao_rt::kChecksumSeed;
+  if (auto e = streamWeights(*plan, [&](const char *data, size_t size) {
+        checksum = canao_rt::checksum64(data, size, checksum);
+      }))
+    return error(llvm::toString(std::move(e)));
+  emitOptions.weightsChecksum = checksum;
   std::string shapes;
   for (size_t i = 0; i < plan->inputNames.size(); ++i)
     shapes += (i ? ", " : "") + plan->inputNames[i] + "=" +

@@ -37,9 +37,12 @@ constexpr size_t kBlobHeaderBytes = 64;
 
 // FNV-1a over 64-bit little-endian words (the tail zero-padded): fast
 // enough to check a 440 MB blob at load, and good at catching corruption.
-inline uint64_t checksum64(const void *data, size_t size) {
+// `h` continues an earlier call over the preceding bytes when every earlier
+// size was a multiple of 8 (canaoc hashes the blob one constant at a time).
+constexpr uint64_t kChecksumSeed = 1469598103934665603ull;
+inline uint64_t checksum64(const void *data, size_t size,
+                           uint64_t h = kChecksumSeed) {
   const unsigned char *p = static_cast<const unsigned char *>(data);
-  uint64_t h = 1469598103934665603ull;
   size_t i = 0;
   for (; i + 8 <= size; i += 8) {
     uint64_t w;

@@ -31,7 +31,14 @@ TEST_CASE("memory planning reuses dead buffers and never overlaps live ones",
   auto plan = buildKernelPlan(*module);
   REQUIRE(static_cast<bool>(plan));
   REQUIRE(plan->kernels.size() == 4); // the reshape is an alias, not a kernel
-  CHECK(plan->weights.size() == 256);
+  CHECK(plan->weightBytes == 256);
+  size_t streamed = 0, calls = 0;
+  REQUIRE(!streamWeights(*plan, [&](const char *, size_t size) {
+    streamed += size;
+    calls += size % 64 == 0;
+  }));
+  CHECK(streamed == 256);
+  CHECK(calls == plan->weights.size());
   CHECK(plan->inputNames == std::vector<std::string>{"x"});
   REQUIRE(plan->outputs.size() == 1);
   CHECK(plan->outputs[0].name == "y");
