@@ -344,7 +344,7 @@ template <int MR> void checkPackA() {
   std::mt19937 rng(MR);
   for (int64_t m : {int64_t(1), int64_t(MR - 1), int64_t(MR), int64_t(MR + 1),
                     int64_t(2 * MR + 3)})
-    for (int64_t k : {1, 5, 17})
+    for (int64_t k : {1, 5, 8, 16, 17})
       for (float scale : {1.0f, -0.375f}) {
         const int64_t lda = k + 3, tiles = (m + MR - 1) / MR;
         const std::vector<float> a = randomFloats(rng, m * lda);
