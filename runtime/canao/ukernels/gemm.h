@@ -43,7 +43,8 @@ struct GemmArgs {
   // each: the target table's prefetchTilesLog2.
   int pf_log2 = 3;
   // Split the work across threads by row tiles, not by W panels (see
-  // gemm()): the target table's choice for this op's weight size.
+  // gemm()): canao-tile's `split` (rows for a dense with a LayerNorm
+  // epilogue, unless a tuning file measured otherwise).
   bool split_rows = false;
 };
 
@@ -142,7 +143,8 @@ void gemm_pack_tiles(const GemmArgs &g, int64_t lo, int64_t hi) {
 // - rows: each thread owns a range of MR-row tiles and runs all panels on
 //   them: it packs its own A rows, and its row epilogue runs on rows still in
 //   its cache, with no barrier between packing, GEMM and LayerNorm. Every
-//   core reads all of W, which pays when W fits in cache (small models).
+//   core reads all of W, and a W slice is reused over fewer row tiles; it
+//   pays for a row epilogue (LayerNorm), not otherwise.
 // Either way each output element is computed by one thread in the same
 // order, so the result does not depend on the split or the thread count.
 template <int MR, int NR, class Epilogue, class RowEpilogue = NoRowEpilogue>
