@@ -166,8 +166,8 @@ double kernel_trial(ThreadPool &pool, const Instance &inst, int threads,
     c.assign(inst.mr * inst.nr, 0.0f);
     for (int64_t i = lo; i < hi; ++i)
       for (int64_t r = 0; r < reps; ++r)
-        inst.fn(inst.mr, kc, a.data(), w.data(), c.data(), inst.nr, nullptr, 0,
-                nullptr, 0);
+        inst.fn(inst.mr, kc, a.data(), 0, w.data(), c.data(), inst.nr, nullptr,
+                0, nullptr, 0);
   });
   double s = seconds(t0, Clock::now());
   return 2.0 * inst.mr * inst.nr * kc * reps * threads / s / 1e9;

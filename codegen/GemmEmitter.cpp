@@ -62,6 +62,8 @@ GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
     t.kernel = k.str();
   if (auto s = dict.getAs<StringAttr>("split"))
     t.splitRows = s.getValue() == "rows";
+  if (auto a = dict.getAs<StringAttr>("a"))
+    t.directA = a.getValue() == "direct";
   return t;
 }
 
@@ -104,7 +106,11 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
           ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
           ", in0, " + str(K) + ", in1, " +
           (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
-          ", ws, " + str(tile->pf) + (tile->splitRows ? ", true" : "") + "};\n";
+          (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) +
+          (tile->splitRows || tile->directA
+               ? std::string(tile->splitRows ? ", true" : ", false")
+               : std::string()) +
+          (tile->directA ? ", true" : "") + "};\n";
   std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
                      str(tile->nr) +
                      ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";
@@ -228,6 +234,7 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
   const std::string mr = str(MR), nr = str(NR);
   // Per (batch, head), split across threads, in the thread's scratch:
   //   ka = pack_a(K)         [Mp x dh]   qp = panels of (Q * scale)^T [Np x dh]
+  //     (no ka when the tile reads A in place: the GEMM reads K's rows)
   //   st = ka qp = S^T       [S x ldS]   softmax down each column (query)
   //   pa = pack_a(P), P = st^T / column sums, in one pass     [Mp x S]
   //   vp = panels of V       [Dp x S]    out = pa vp, into the head's columns
@@ -240,27 +247,29 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       ", [&](int64_t lo, int64_t hi, int t) {\n"
       "    float* ka = reinterpret_cast<float*>(rt.scratch(t));\n"
       "    float* qp = ka + " +
-      str(Mp * dh) + ";\n    float* st = qp + " + str(Np * dh) +
-      ";\n    float* inv = st + " + str(S * ldS) + ";\n    float* pa = inv + " +
-      str(Np) + ";\n    float* vp = pa + " + str(Mp * S) +
+      str(tile->directA ? 0 : Mp * dh) + ";\n    float* st = qp + " +
+      str(Np * dh) + ";\n    float* inv = st + " + str(S * ldS) +
+      ";\n    float* pa = inv + " + str(Np) + ";\n    float* vp = pa + " +
+      str(Mp * S) +
       ";\n"
       "    for (int64_t bh = lo; bh < hi; ++bh) {\n"
       "      const int64_t b = bh / " +
       str(H) + ", h = bh % " + str(H) +
       ";\n"
       "      const int64_t base = b * " +
-      str(S * ld) + " + h * " + str(dh) +
-      ";\n"
-      "      canao_rt::ukernel::pack_a<" +
-      mr + ">(" + str(S) + ", " + str(dh) + ", K + base, " + str(ld) +
-      ", 1.0f, ka);\n"
-      "      canao_rt::ukernel::pack_bt<" +
-      nr + ">(" + str(dh) + ", " + str(S) + ", Q + base, " + str(ld) +
-      ", qp, " + floatLiteral(op.getScale().convertToFloat()) +
+      str(S * ld) + " + h * " + str(dh) + ";\n" +
+      (tile->directA
+           ? std::string()
+           : "      canao_rt::ukernel::pack_a<" + mr + ">(" + str(S) + ", " +
+                 str(dh) + ", K + base, " + str(ld) + ", 1.0f, ka);\n") +
+      "      canao_rt::ukernel::pack_bt<" + nr + ">(" + str(dh) + ", " +
+      str(S) + ", Q + base, " + str(ld) + ", qp, " +
+      floatLiteral(op.getScale().convertToFloat()) +
       ");\n"
       "      canao_rt::ukernel::gemm_packed<" +
       mr + ", " + nr + ">(" + kernel + ", " + str(S) + ", " + str(Np) + ", " +
-      str(dh) + ", ka, qp, st, " + str(ldS) + ");\n" + mask +
+      str(dh) + (tile->directA ? ", K + base, " + str(ld) : ", ka, 0") +
+      ", qp, st, " + str(ldS) + ");\n" + mask +
       "      canao_rt::ukernel::softmax_columns<vf>(st, " + str(S) + ", " +
       str(Np) + ", " + str(ldS) + ", inv" + softmaxBias +
       ");\n"
@@ -272,7 +281,7 @@ canao::emit::emitAttention(AttentionOp op, const TargetDesc &target) {
       ", vp);\n"
       "      canao_rt::ukernel::gemm_packed<" +
       mr + ", " + nr + ">(" + kernel + ", " + str(S) + ", " + str(dh) + ", " +
-      str(S) + ", pa, vp, out + b * " + str(S * D) + " + h * " + str(dh) +
+      str(S) + ", pa, 0, vp, out + b * " + str(S * D) + " + h * " + str(dh) +
       ", " + str(D) +
       ");\n"
       "    }\n  });\n";
@@ -289,8 +298,9 @@ int64_t canao::kernelScratchBytes(Operation *op, const TargetDesc &target) {
   const int64_t S = s[1], dh = s[2] / att.getNumHeads();
   const int64_t Mp = (S + mr - 1) / mr * mr, Np = (S + nr - 1) / nr * nr,
                 Dp = (dh + nr - 1) / nr * nr;
-  // ka, qp, st, inv, pa, vp (see emitAttention).
-  return (Mp * dh + Np * dh + S * scoresLd(Np) + Np + Mp * S + Dp * S) * 4;
+  // ka (unless A is read in place), qp, st, inv, pa, vp (see emitAttention).
+  const int64_t ka = t.directA ? 0 : Mp * dh;
+  return (ka + Np * dh + S * scoresLd(Np) + Np + Mp * S + Dp * S) * 4;
 }
 
 int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
@@ -298,6 +308,9 @@ int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
   if (!dense)
     return 0;
   const int64_t M = numElements(shapeOf(dense.getResult()).drop_back());
-  const int64_t K = shapeOf(dense.getWeight())[0], mr = tileOf(op, target).mr;
-  return (M + mr - 1) / mr * mr * K * 4;
+  const GemmTile t = tileOf(op, target);
+  if (t.directA) // the microkernel reads A in place
+    return 0;
+  const int64_t K = shapeOf(dense.getWeight())[0];
+  return (M + t.mr - 1) / t.mr * t.mr * K * 4;
 }

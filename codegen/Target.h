@@ -39,6 +39,17 @@ struct TargetDesc {
   /// The register tiles (rows, cols) the runtime has a microkernel for on
   /// this ISA; `canaoc --tune` chooses among them.
   std::vector<std::pair<int, int>> gemmTiles;
+  /// The tiles whose microkernel reads A in place (row-major) rather than
+  /// from a packed copy (GemmArgs::direct_a): where packing costs more than
+  /// the single broadcast stream saves.
+  std::vector<std::pair<int, int>> directATiles = {};
+
+  bool readsADirectly(int64_t rows, int64_t cols) const {
+    for (auto [r, c] : directATiles)
+      if (r == rows && c == cols)
+        return true;
+    return false;
+  }
 };
 
 /// The tiling of one GEMM-based op (canao.dense, canao.attention), as the
@@ -49,6 +60,8 @@ struct GemmTile {
   int64_t pf = 3;
   /// Threads split row tiles instead of W panels (GemmArgs::split_rows).
   bool splitRows = false;
+  /// The microkernel reads A in place, unpacked (GemmArgs::direct_a).
+  bool directA = false;
   /// The runtime microkernel, f32_gemm_<mr>x<nr>_<isa>.
   std::string kernel;
 };

@@ -51,7 +51,8 @@ struct TilePass : canao::impl::TileBase<TilePass> {
     }
     // Attention's per-head products have their own tile (K = head dim);
     // tuning overrides are measured on dense shapes and apply to dense.
-    const GemmTile at = attentionTile(*desc);
+    GemmTile at = attentionTile(*desc);
+    at.directA = desc->readsADirectly(at.mr, at.nr);
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
     auto attr = [&](const GemmTile &t, bool withBlocks) {
@@ -66,6 +67,8 @@ struct TilePass : canao::impl::TileBase<TilePass> {
         fields.push_back(b.getNamedAttr(
             "split", b.getStringAttr(t.splitRows ? "rows" : "panels")));
       }
+      fields.push_back(b.getNamedAttr(
+          "a", b.getStringAttr(t.directA ? "direct" : "packed")));
       return b.getDictionaryAttr(fields);
     };
     getOperation().walk([&](Operation *op) {
@@ -91,6 +94,7 @@ struct TilePass : canao::impl::TileBase<TilePass> {
         // W slice in L1 across all row tiles and reads each weight on one
         // core only. canaoc --tune measures both for the LayerNorm layers.
         tile.splitRows = dense.getLnScale() && lnSplit == "rows";
+        tile.directA = desc->readsADirectly(tile.mr, tile.nr);
         op->setAttr("canao.tile", attr(tile, true));
       } else if (isa<AttentionOp>(op))
         op->setAttr("canao.tile", attr(at, false));

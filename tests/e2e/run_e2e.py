@@ -196,7 +196,9 @@ def tuning_checks(args, fixture, meta, out, work):
         r, _, _ = compile_model(args, fixture, dest, meta["shape_args"],
                                 ["--tuning", f])
         cpp = (dest / "model.cpp").read_text() if r.returncode == 0 else ""
-        rows = len(re.findall(r", ws, \d, true\};", cpp))
+        # GemmArgs{..., pf, split_rows[, direct_a]}
+        rows = len(re.findall(r"GemmArgs g\{[^}]*, \d, true(?:, (?:true|false))?\};",
+                              cpp))
         check(f"layer_norm split {split} in a tuning file is followed",
               r.returncode == 0 and (rows > 0) == (split == "rows"),
               f"{rows} dense ops split rows; {r.stderr.strip()}")

@@ -17,36 +17,38 @@
 // 4x24 and runs on 6x16. K = 96 clamps kc and leaves room for rows.
 // Attention gets the register tile its two GEMMs run on.
 // AVX512-LABEL: func.func @tiles
-// AVX512: canao.dense {{.*}} {canao.tile = {kc = 768 : i64, kernel = "f32_gemm_12x32_avx512", mc = 504 : i64, mr = 12 : i64, nr = 32 : i64, pf = 3 : i64, split = "panels"}}
-// AVX512: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_12x32_avx512", mc = 4092 : i64, mr = 12 : i64, nr = 32 : i64, pf = 3 : i64, split = "panels"}}
-// AVX512: canao.attention{{.*}} {canao.tile = {kernel = "f32_gemm_12x32_avx512", mr = 12 : i64, nr = 32 : i64}, num_heads = 1 : i64
-// AVX512: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_12x32_avx512"
+// AVX512: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 768 : i64, kernel = "f32_gemm_12x32_avx512", mc = 504 : i64, mr = 12 : i64, nr = 32 : i64, pf = 3 : i64, split = "panels"}}
+// AVX512: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 96 : i64, kernel = "f32_gemm_12x32_avx512", mc = 4092 : i64, mr = 12 : i64, nr = 32 : i64, pf = 3 : i64, split = "panels"}}
+// AVX512: canao.attention{{.*}} {canao.tile = {a = "packed", kernel = "f32_gemm_12x32_avx512", mr = 12 : i64, nr = 32 : i64}, num_heads = 1 : i64
+// AVX512: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 96 : i64, kernel = "f32_gemm_12x32_avx512"
 // AVX2 runs dense on 4x24 but attention on 6x16: 16 divides the head dim.
+// Its 6x16 kernel reads A in place (a = "direct": packing 6 rows does not
+// vectorize); 4x24 and the other targets' kernels read a packed copy.
 // AVX2-LABEL: func.func @tiles
-// AVX2: canao.dense {{.*}} {canao.tile = {kc = 768 : i64, kernel = "f32_gemm_4x24_avx2", mc = 256 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
-// AVX2: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_4x24_avx2", mc = 2048 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
-// AVX2: canao.attention{{.*}} {canao.tile = {kernel = "f32_gemm_6x16_avx2", mr = 6 : i64, nr = 16 : i64}
-// AVX2: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_6x16_avx2", mc = 2046 : i64, mr = 6 : i64, nr = 16 : i64, pf = 2 : i64, split = "panels"}}
+// AVX2: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 768 : i64, kernel = "f32_gemm_4x24_avx2", mc = 256 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
+// AVX2: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 96 : i64, kernel = "f32_gemm_4x24_avx2", mc = 2048 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
+// AVX2: canao.attention{{.*}} {canao.tile = {a = "direct", kernel = "f32_gemm_6x16_avx2", mr = 6 : i64, nr = 16 : i64}
+// AVX2: canao.dense {{.*}} {canao.tile = {a = "direct", kc = 96 : i64, kernel = "f32_gemm_6x16_avx2", mc = 2046 : i64, mr = 6 : i64, nr = 16 : i64, pf = 2 : i64, split = "panels"}}
 // The machine's own L2 (canaoc --target host passes it): 512 KiB -> 128 rows.
 // ZEN3-LABEL: func.func @tiles
-// ZEN3: canao.dense {{.*}} {canao.tile = {kc = 768 : i64, kernel = "f32_gemm_4x24_avx2", mc = 128 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
+// ZEN3: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 768 : i64, kernel = "f32_gemm_4x24_avx2", mc = 128 : i64, mr = 4 : i64, nr = 24 : i64, pf = 2 : i64, split = "panels"}}
 // GENERIC-LABEL: func.func @tiles
-// GENERIC: canao.dense {{.*}} {canao.tile = {kc = 512 : i64, kernel = "f32_gemm_4x8_generic", mc = 384 : i64, mr = 4 : i64, nr = 8 : i64, pf = 3 : i64, split = "panels"}}
+// GENERIC: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 512 : i64, kernel = "f32_gemm_4x8_generic", mc = 384 : i64, mr = 4 : i64, nr = 8 : i64, pf = 3 : i64, split = "panels"}}
 // GENERIC: canao.attention{{.*}}kernel = "f32_gemm_4x8_generic"
 // A tuning file's choice (canaoc --tuning) overrides the table for every
 // dense, whatever its shape.
-// TUNED: canao.dense {{.*}} {canao.tile = {kc = 256 : i64, kernel = "f32_gemm_6x64_avx512", mc = 1536 : i64, mr = 6 : i64, nr = 64 : i64, pf = 3 : i64, split = "panels"}}
-// TUNED: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
-// TUNED: canao.attention{{.*}} {canao.tile = {kernel = "f32_gemm_12x32_avx512", mr = 12 : i64, nr = 32 : i64}
-// TUNED: canao.dense {{.*}} {canao.tile = {kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
+// TUNED: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 256 : i64, kernel = "f32_gemm_6x64_avx512", mc = 1536 : i64, mr = 6 : i64, nr = 64 : i64, pf = 3 : i64, split = "panels"}}
+// TUNED: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
+// TUNED: canao.attention{{.*}} {canao.tile = {a = "packed", kernel = "f32_gemm_12x32_avx512", mr = 12 : i64, nr = 32 : i64}
+// TUNED: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 96 : i64, kernel = "f32_gemm_6x64_avx512"
 // A tuned prefetch spread (the file's "pf") replaces the table's.
-// TUNEDPF: canao.dense {{.*}} {canao.tile = {kc = 512 : i64, kernel = "f32_gemm_4x24_avx2", mc = 384 : i64, mr = 4 : i64, nr = 24 : i64, pf = 3 : i64, split = "panels"}}
+// TUNEDPF: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 512 : i64, kernel = "f32_gemm_4x24_avx2", mc = 384 : i64, mr = 4 : i64, nr = 24 : i64, pf = 3 : i64, split = "panels"}}
 // BAD: error: canao-tile: target generic has no microkernel with a 12x32 tile
 // A dense with a LayerNorm epilogue splits row tiles across threads (each
 // thread normalizes its own rows as soon as they are final); others split
 // W panels.
 // AVX2-LABEL: func.func @layer_norm_rows
-// AVX2: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {kc = 64 : i64, kernel = "f32_gemm_6x16_avx2", {{.*}}, split = "rows"}
+// AVX2: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {a = "direct", kc = 64 : i64, kernel = "f32_gemm_6x16_avx2", {{.*}}, split = "rows"}
 // A tuning file's ln-split=panels keeps the panel split for them too.
 // LNPANELS-LABEL: func.func @layer_norm_rows
 // LNPANELS: canao.dense {{.*}} layer_norm({{.*}}) {canao.tile = {{{.*}}split = "panels"}

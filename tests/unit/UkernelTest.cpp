@@ -95,7 +95,9 @@ F32GemmFn avx512Kernel(const char *name, int mr, int nr) {
 // panel and with one (pf_shift 0 and 3), into C with ldc > NR. Rows >= m of the
 // packed A tile are NaN: the kernel must not let them into rows < m, and must
 // write nothing outside rows [0, m) x columns [0, NR).
-template <int MR, int NR> void checkKernel(F32GemmFn kernel) {
+// `direct`: A row-major in place (lda = kc + 3) instead of packed; rows >= m
+// of it are NaN.
+template <int MR, int NR> void checkKernel(F32GemmFn kernel, bool direct) {
   std::mt19937 rng(MR * 1000 + NR);
   std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
   const int64_t ldc = NR + 5;
@@ -110,6 +112,11 @@ template <int MR, int NR> void checkKernel(F32GemmFn kernel) {
           for (int64_t k = 0; k < kc; ++k)
             for (int r = 0; r < MR; ++r)
               a[k * MR + r] = r < m ? uni(rng) : NAN;
+          const int64_t lda = direct ? kc + 3 : 0;
+          std::vector<float> rowMajor(MR * (kc + 3), NAN);
+          for (int64_t k = 0; k < kc; ++k)
+            for (int r = 0; r < m; ++r)
+              rowMajor[r * (kc + 3) + k] = a[k * MR + r];
           std::vector<float> w = randomFloats(rng, kc * NR);
           std::vector<float> next = randomFloats(rng, kc * NR);
           std::vector<float> bias = randomFloats(rng, NR);
@@ -125,8 +132,9 @@ template <int MR, int NR> void checkKernel(F32GemmFn kernel) {
           const float *initPtr = mode == 0   ? nullptr
                                  : mode == 1 ? bias.data()
                                              : c.data();
-          kernel(m, kc, a.data(), w.data(), c.data(), ldc, initPtr,
-                 mode == 2 ? ldc : 0, pfShift < 0 ? nullptr : next.data(),
+          kernel(m, kc, direct ? rowMajor.data() : a.data(), lda, w.data(),
+                 c.data(), ldc, initPtr, mode == 2 ? ldc : 0,
+                 pfShift < 0 ? nullptr : next.data(),
                  pfShift < 0 ? 0 : pfShift);
 
           int64_t wrong = 0, clobbered = 0;
@@ -148,7 +156,7 @@ template <int MR, int NR> void checkKernel(F32GemmFn kernel) {
               ++wrong;
             worst = std::fmax(worst, err / (1.0 + mag));
           }
-          CAPTURE(kc, m, kModes[mode], pfShift, worst);
+          CAPTURE(kc, m, kModes[mode], pfShift, direct, worst);
           CHECK(wrong == 0);
           CHECK(clobbered == 0);
         }
@@ -207,8 +215,9 @@ struct EpilogueLog {
 
 template <int MR, int NR>
 void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
-               bool splitRows, F32GemmFn kernel, std::vector<float> &c,
-               EpilogueLog &log, int64_t &packedClobbered) {
+               bool splitRows, bool directA, F32GemmFn kernel,
+               std::vector<float> &c, EpilogueLog &log,
+               int64_t &packedClobbered) {
   const int64_t M = p.M, N = p.N, K = p.K, ldc = N + 3;
   const int64_t panels = (N + NR - 1) / NR;
   std::vector<float> w(panels * K * NR);
@@ -221,8 +230,10 @@ void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
   g.M = M, g.N = N, g.K = K, g.kc = 256, g.mc = 2 * MR;
   g.a = p.a.data(), g.lda = p.lda, g.w = w.data();
   g.bias = withBias ? p.bias.data() : nullptr;
-  g.c = c.data(), g.ldc = ldc, g.a_packed = packed.data();
+  // Reading A in place, the driver must not touch the workspace.
+  g.c = c.data(), g.ldc = ldc, g.a_packed = directA ? nullptr : packed.data();
   g.split_rows = splitRows;
+  g.direct_a = directA;
   float *cp = c.data();
   ukernel::gemm<MR, NR>(
       pool, g, kernel,
@@ -251,7 +262,8 @@ void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
 
 // M = 1, 13, 128; N = 5, 32, 100, 768; K = 3, 768, 1000 with kc = 256 (so
 // K = 768 and 1000 run 3 and 4 k blocks); without and with bias; threads
-// split panels or rows; 1 and 2 threads; all four bit-identical.
+// split panels or rows; A packed or read in place; 1 and 2 threads; all
+// eight bit-identical.
 template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
   ThreadPool pools[2];
   REQUIRE(pools[1].resize(2));
@@ -262,14 +274,14 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
         for (int withBias = 0; withBias < 2; ++withBias) {
           const Problem &p = problem(M, N, K);
           const int64_t ldc = N + 3;
-          std::vector<float> c[4];
-          for (int run = 0; run < 4; ++run) {
+          std::vector<float> c[8];
+          for (int run = 0; run < 8; ++run) {
             const int threads = 1 + run % 2;
-            const bool splitRows = run >= 2;
+            const bool splitRows = run & 2, directA = run & 4;
             EpilogueLog log;
             int64_t packedClobbered = 0;
             runDriver<MR, NR>(pools[threads - 1], p, withBias, splitRows,
-                              kernel, c[run], log, packedClobbered);
+                              directA, kernel, c[run], log, packedClobbered);
             const std::vector<float> &out = c[run];
 
             // Every element finished by exactly one epilogue call, on
@@ -321,7 +333,7 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
                 ++wrong;
               worst = std::fmax(worst, err / (1.0 + mag));
             }
-            CAPTURE(M, N, K, withBias, threads, splitRows, worst);
+            CAPTURE(M, N, K, withBias, threads, splitRows, directA, worst);
             CHECK(badCalls == 0);
             CHECK(notOnce == 0);
             CHECK(wrong == 0);
@@ -329,7 +341,7 @@ template <int MR, int NR> void checkDriver(F32GemmFn kernel) {
             CHECK(packedClobbered == 0);
           }
           CAPTURE(M, N, K, withBias);
-          for (int run = 1; run < 4; ++run) {
+          for (int run = 1; run < 8; ++run) {
             CAPTURE(run);
             REQUIRE(c[0].size() == c[run].size());
             CHECK(std::memcmp(c[0].data(), c[run].data(),
@@ -425,7 +437,8 @@ TEST_CASE("pack_b and pack_bt lay out [k][NR] panels, missing columns 0",
 #define CANAO_UKERNEL_TESTS(NAME, MR, NR, TAG, GET)                            \
   TEST_CASE(#NAME " matches the reference loop", "[ukernel]" TAG) {            \
     if (F32GemmFn fn = GET)                                                    \
-      checkKernel<MR, NR>(fn);                                                 \
+      for (bool direct : {false, true})                                        \
+        checkKernel<MR, NR>(fn, direct);                                       \
   }                                                                            \
   TEST_CASE(                                                                   \
       "gemm<" #MR "," #NR "> driver with " #NAME                               \
@@ -452,38 +465,40 @@ CANAO_UKERNEL_TESTS(f32_gemm_6x64_avx512, 6, 64, "[avx512]",
 
 // gemm_packed: attention's single-thread product over packed operands,
 // including a narrow last panel (N not a multiple of NR) and a partial last
-// tile (M not a multiple of MR), written with a leading dimension > N.
+// tile (M not a multiple of MR), written with a leading dimension > N; A
+// packed, or read in place (lda = K).
 TEST_CASE("gemm_packed with f32_gemm_4x8_generic matches the reference loop",
           "[generic]") {
-  for (int64_t M : {1, 13}) {
-    for (int64_t N : {8, 37}) {
-      const int64_t K = 20, ldc = N + 5;
-      std::vector<float> a(M * K), b(K * N);
-      for (int64_t i = 0; i < M * K; ++i)
-        a[i] = float((i * 7) % 11) - 5.0f;
-      for (int64_t i = 0; i < K * N; ++i)
-        b[i] = float((i * 5) % 13) * 0.25f - 1.0f;
-      std::vector<float> ap(ukernel::packed_a_floats(M, K, 4)),
-          bp((N + 7) / 8 * 8 * K), c(M * ldc, -7.0f);
-      ukernel::pack_a<4>(M, K, a.data(), K, 1.0f, ap.data());
-      ukernel::pack_b<8>(K, N, b.data(), N, bp.data());
-      ukernel::gemm_packed<4, 8>(ukernel::f32_gemm_4x8_generic, M, N, K,
-                                 ap.data(), bp.data(), c.data(), ldc);
-      int64_t wrong = 0, clobbered = 0;
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t j = 0; j < ldc; ++j) {
-          if (j >= N) {
-            clobbered += c[m * ldc + j] != -7.0f;
-            continue;
+  for (int64_t M : {1, 13})
+    for (int64_t N : {8, 37})
+      for (bool direct : {false, true}) {
+        const int64_t K = 20, ldc = N + 5;
+        std::vector<float> a(M * K), b(K * N);
+        for (int64_t i = 0; i < M * K; ++i)
+          a[i] = float((i * 7) % 11) - 5.0f;
+        for (int64_t i = 0; i < K * N; ++i)
+          b[i] = float((i * 5) % 13) * 0.25f - 1.0f;
+        std::vector<float> ap(ukernel::packed_a_floats(M, K, 4)),
+            bp((N + 7) / 8 * 8 * K), c(M * ldc, -7.0f);
+        ukernel::pack_a<4>(M, K, a.data(), K, 1.0f, ap.data());
+        ukernel::pack_b<8>(K, N, b.data(), N, bp.data());
+        ukernel::gemm_packed<4, 8>(ukernel::f32_gemm_4x8_generic, M, N, K,
+                                   direct ? a.data() : ap.data(),
+                                   direct ? K : 0, bp.data(), c.data(), ldc);
+        int64_t wrong = 0, clobbered = 0;
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t j = 0; j < ldc; ++j) {
+            if (j >= N) {
+              clobbered += c[m * ldc + j] != -7.0f;
+              continue;
+            }
+            double ref = 0;
+            for (int64_t k = 0; k < K; ++k)
+              ref += double(a[m * K + k]) * b[k * N + j];
+            wrong += std::fabs(c[m * ldc + j] - ref) > 1e-4;
           }
-          double ref = 0;
-          for (int64_t k = 0; k < K; ++k)
-            ref += double(a[m * K + k]) * b[k * N + j];
-          wrong += std::fabs(c[m * ldc + j] - ref) > 1e-4;
-        }
-      CAPTURE(M, N);
-      CHECK(wrong == 0);
-      CHECK(clobbered == 0);
-    }
-  }
+        CAPTURE(M, N, direct);
+        CHECK(wrong == 0);
+        CHECK(clobbered == 0);
+      }
 }

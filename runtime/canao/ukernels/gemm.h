@@ -23,9 +23,10 @@
 namespace canao_rt {
 namespace ukernel {
 
-typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, const float *w,
-                          float *c, int64_t ldc, const float *init,
-                          int64_t init_ld, const float *prefetch, int pf_shift);
+typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, int64_t lda,
+                          const float *w, float *c, int64_t ldc,
+                          const float *init, int64_t init_ld,
+                          const float *prefetch, int pf_shift);
 
 struct GemmArgs {
   int64_t M, N, K;
@@ -37,7 +38,7 @@ struct GemmArgs {
   const float *bias; // N floats or null
   float *c;          // row-major M x N, leading dimension ldc
   int64_t ldc;
-  float *a_packed; // workspace: ceil(M/MR) * MR * K floats
+  float *a_packed; // workspace: ceil(M/MR) * MR * K floats; null if direct_a
   // The next panel is prefetched by the first 2^pf_log2 tiles of a row
   // block (fewer if the block has fewer), one row per 2^pf_log2 k steps
   // each: the target table's prefetchTilesLog2.
@@ -46,6 +47,9 @@ struct GemmArgs {
   // gemm()): canao-tile's `split` (rows for a dense with a LayerNorm
   // epilogue, unless a tuning file measured otherwise).
   bool split_rows = false;
+  // The microkernel reads A in place (row-major, lda) instead of a packed
+  // copy: no packing pass and no workspace (the table's choice per tile).
+  bool direct_a = false;
 };
 
 inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
@@ -71,8 +75,13 @@ void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
   const int64_t kc = g.kc < K ? g.kc : K;
   const int64_t Mp = (M + MR - 1) / MR * MR;
   const bool last = k0 + kb == K;
-  const float *ab = g.a_packed + k0 * Mp;
   const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
+  // Tile t's A for the k block [j0, j0 + jb): packed, or in place.
+  const int64_t lda = g.direct_a ? g.lda : 0;
+  auto a_tile = [&](int64_t t, int64_t j0, int64_t jb) {
+    return g.direct_a ? g.a + t * MR * g.lda + j0
+                      : g.a_packed + j0 * Mp + t * MR * jb;
+  };
   // The next panel's prefetches are spread over the block's first 2^shift
   // tiles (at most 2^pf_log2): one row per 2^shift k steps.
   int shift = 0;
@@ -89,8 +98,9 @@ void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
         float *c = g.c + m0 * g.ldc + n0;
         const bool pf = next && t - t0 < (int64_t(1) << shift);
-        kernel(mb, kb, ab + m0 * kb, wp + k0 * NR, c, g.ldc, k0 ? c : init,
-               k0 ? g.ldc : 0, pf ? next + (t - t0) * chunk : nullptr, shift);
+        kernel(mb, kb, a_tile(t, k0, kb), lda, wp + k0 * NR, c, g.ldc,
+               k0 ? c : init, k0 ? g.ldc : 0,
+               pf ? next + (t - t0) * chunk : nullptr, shift);
       }
     } else if (last) {
       // The last, narrow panel, all k blocks at once: a full-width tile on
@@ -103,7 +113,7 @@ void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
         for (int64_t j0 = 0; j0 < K; j0 += kc) {
           const int64_t jb = K - j0 < kc ? K - j0 : kc;
-          kernel(mb, jb, g.a_packed + j0 * Mp + m0 * jb, wp + j0 * NR, tile, NR,
+          kernel(mb, jb, a_tile(t, j0, jb), lda, wp + j0 * NR, tile, NR,
                  j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
         }
         for (int64_t r = 0; r < mb; ++r)
@@ -158,7 +168,8 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
       !std::is_same<std::decay_t<RowEpilogue>, NoRowEpilogue>::value;
   if (g.split_rows) {
     pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
-      gemm_pack_tiles<MR>(g, lo, hi);
+      if (!g.direct_a)
+        gemm_pack_tiles<MR>(g, lo, hi);
       const int64_t r0 = lo * MR, r1 = hi * MR < M ? hi * MR : M;
       for (int64_t k0 = 0; k0 < K; k0 += kc) {
         const int64_t kb = K - k0 < kc ? K - k0 : kc;
@@ -171,9 +182,10 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
     });
     return;
   }
-  pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
-    gemm_pack_tiles<MR>(g, lo, hi);
-  });
+  if (!g.direct_a)
+    pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+      gemm_pack_tiles<MR>(g, lo, hi);
+    });
   // k blocks outermost, then row blocks of mc (GotoBLAS order): one packed
   // mc x kc block of A stays in L2 while every panel streams past it. The
   // static split gives a thread the same panels in every block, so its C
@@ -194,24 +206,26 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
 }
 
 // C[M x N] = A W on the calling thread, A packed by pack_a (tiles of
-// [K][MR]) and W in NR-wide panels: every tile x panel through `kernel`,
-// the narrow last panel through a tile on the stack. Attention's two
-// per-head products use it.
+// [K][MR]; lda 0) or row-major in place (lda > 0) and W in NR-wide panels:
+// every tile x panel through `kernel`, the narrow last panel through a tile
+// on the stack. Attention's two per-head products use it.
 template <int MR, int NR>
 void gemm_packed(F32GemmFn kernel, int64_t M, int64_t N, int64_t K,
-                 const float *a, const float *w, float *c, int64_t ldc) {
+                 const float *a, int64_t lda, const float *w, float *c,
+                 int64_t ldc) {
   for (int64_t m0 = 0; m0 < M; m0 += MR) {
     const int64_t mb = M - m0 < MR ? M - m0 : MR;
+    const float *at = lda ? a + m0 * lda : a + m0 * K;
     for (int64_t n0 = 0; n0 < N; n0 += NR) {
       const int64_t nb = N - n0 < NR ? N - n0 : NR;
       const float *wp = w + n0 * K;
       if (nb == NR) {
-        kernel(mb, K, a + m0 * K, wp, c + m0 * ldc + n0, ldc, nullptr, 0,
-               nullptr, 0);
+        kernel(mb, K, at, lda, wp, c + m0 * ldc + n0, ldc, nullptr, 0, nullptr,
+               0);
         continue;
       }
       alignas(64) float tile[MR * NR];
-      kernel(mb, K, a + m0 * K, wp, tile, NR, nullptr, 0, nullptr, 0);
+      kernel(mb, K, at, lda, wp, tile, NR, nullptr, 0, nullptr, 0);
       for (int64_t r = 0; r < mb; ++r)
         for (int64_t j = 0; j < nb; ++j)
           c[(m0 + r) * ldc + n0 + j] = tile[r * NR + j];
