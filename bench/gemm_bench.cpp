@@ -6,6 +6,8 @@
 //                    [--pf-list 2,3] [--reps N]
 //   canao-gemm-bench --tune-layer-norm M:K:N[,...] --kernel NAME --kc N
 //                    --pf N --threads T [--weights-bytes B] [--reps N]
+//   --direct-a MRxNR[,...]: these tiles' kernels read A in place (the
+//                    target table's directATiles; canaoc --tune passes them)
 //
 // --peak: an FMA loop with independent accumulators on every participant of
 // the runtime's thread pool (workers pinned, the caller pinned here too);
@@ -76,6 +78,21 @@ struct Instance {
   int mr, nr;
   ukernel::F32GemmFn fn;
 };
+
+// The tiles whose kernel reads A in place (--direct-a MRxNR,...: the target
+// table's directATiles, which canaoc --tune passes), so each candidate runs
+// the way generated code will run it.
+std::vector<std::pair<int, int>> &directATiles() {
+  static std::vector<std::pair<int, int>> tiles;
+  return tiles;
+}
+
+bool readsADirectly(const Instance &inst) {
+  for (auto [r, c] : directATiles())
+    if (r == inst.mr && c == inst.nr)
+      return true;
+  return false;
+}
 
 const std::vector<Instance> &instances() {
   using namespace ukernel;
@@ -214,6 +231,7 @@ std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
   std::vector<std::vector<float>> weights(copies, packed);
   ukernel::GemmArgs g{M,       N,       K,        kc, M,         a.data(), K,
                       nullptr, nullptr, c.data(), N,  ws.data(), pf};
+  g.direct_a = readsADirectly(inst);
   std::vector<double> runs;
   for (int r = 0; r < reps + 2; ++r) {
     g.w = weights[r % copies].data();
@@ -281,6 +299,7 @@ layer_norm_split_ms(ThreadPool &pool, const Instance &inst, int64_t M,
   ukernel::GemmArgs g{M,        N,         K,       kc,          M,
                       a.data(), K,         nullptr, bias.data(), c.data(),
                       N,        ws.data(), pf};
+  g.direct_a = readsADirectly(inst);
   float *cp = c.data();
   const float *rp = res.data();
   std::vector<double> ms[2];
@@ -414,7 +433,17 @@ int main(int argc, char **argv) {
       layerNormShapes = value();
     else if (a == "--pf")
       pf = std::atoi(value().c_str());
-    else if (a == "--weights-bytes")
+    else if (a == "--direct-a") {
+      const std::string v = value();
+      for (size_t p = 0; p < v.size();) {
+        const size_t q = std::min(v.find(',', p), v.size());
+        std::vector<int64_t> t = parse_list(v.substr(p, q - p), 'x');
+        if (t.size() != 2)
+          return usage();
+        directATiles().push_back({int(t[0]), int(t[1])});
+        p = q + 1;
+      }
+    } else if (a == "--weights-bytes")
       weightsBytes = std::atoll(value().c_str());
     else if (a == "--kc-list")
       kcList = parse_list(value(), ',');

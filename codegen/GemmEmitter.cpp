@@ -106,11 +106,9 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
           ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
           ", in0, " + str(K) + ", in1, " +
           (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
-          (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) +
-          (tile->splitRows || tile->directA
-               ? std::string(tile->splitRows ? ", true" : ", false")
-               : std::string()) +
-          (tile->directA ? ", true" : "") + "};\n";
+          (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) + ", " +
+          (tile->splitRows ? "true" : "false") + ", " +
+          (tile->directA ? "true" : "false") + "};\n";
   std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
                      str(tile->nr) +
                      ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";

@@ -127,6 +127,16 @@ canao::tuneGemm(const TargetDesc &target,
   std::vector<llvm::StringRef> run = {exe,         "--tune", shapeList,
                                       "--kc-list", kcs,      "--pf-list",
                                       pfs,         "--reps", "9"};
+  // Candidates run as generated code will: A in place for the table's
+  // directATiles.
+  std::string direct;
+  for (auto [r, c] : target.directATiles)
+    direct += (direct.empty() ? "" : ",") + std::to_string(r) + "x" +
+              std::to_string(c);
+  if (!direct.empty()) {
+    run.push_back("--direct-a");
+    run.push_back(direct);
+  }
   step("tuning: timing the " + target.isa + " microkernels x k blocks {" + kcs +
        "} x prefetch spreads {" + pfs + "} on " +
        std::to_string(shapes.size()) + " GEMM shapes");
@@ -189,6 +199,10 @@ canao::tuneGemm(const TargetDesc &target,
                                         wb,
                                         "--reps",
                                         "15"};
+  if (!direct.empty()) {
+    runLn.push_back("--direct-a");
+    runLn.push_back(direct);
+  }
   step("tuning: timing LayerNorm fused per thread's rows vs a pass of its "
        "own on " +
        std::to_string(layerNormShapes.size()) + " GEMM shapes, " + th +
