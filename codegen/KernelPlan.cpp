@@ -62,13 +62,14 @@ canao::streamWeights(const KernelPlan &plan,
                      llvm::function_ref<void(const char *, size_t)> sink) {
   for (const WeightChunk &w : plan.weights) {
     std::vector<char> bytes = constantBytes(w.value);
-    const int64_t stored = w.panelCols ? w.rows * w.cols * 4 : w.bytes;
-    if (static_cast<int64_t>(bytes.size()) != stored)
+    auto type = cast<RankedTensorType>(w.value.getType());
+    if (static_cast<int64_t>(bytes.size()) != byteSize(type))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           "codegen: cannot read the bytes of a constant");
     if (w.panelCols)
-      bytes = packPanels(bytes, w.rows, w.cols, w.panelCols);
+      bytes = packPanels(bytes, type.getDimSize(0), type.getDimSize(1),
+                         w.panelCols);
     bytes.resize(alignUp(w.bytes), 0);
     sink(bytes.data(), bytes.size());
   }
@@ -171,8 +172,6 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
       chunk.offset = plan.weightBytes;
       chunk.bytes = plan.buffers[id].bytes;
       if (*cols > 0) {
-        chunk.rows = shape[0];
-        chunk.cols = shape[1];
         chunk.panelCols = *cols;
         chunk.bytes = (shape[1] + *cols - 1) / *cols * *cols * shape[0] * 4;
         plan.buffers[id].packedCols = *cols;

@@ -54,9 +54,9 @@ struct WeightChunk {
   mlir::ElementsAttr value;
   int64_t offset = 0; ///< in the blob, 64-byte aligned
   int64_t bytes = 0;  ///< as stored (packed), before the alignment padding
-  /// Dense weights: [rows, cols] packed into panelCols-wide panels; 0 keeps
-  /// the constant's row-major bytes.
-  int64_t rows = 0, cols = 0, panelCols = 0;
+  /// Dense weights: the [K, N] value packed into panelCols-wide panels; 0
+  /// keeps the constant's row-major bytes.
+  int64_t panelCols = 0;
 };
 
 struct ModelOutput {

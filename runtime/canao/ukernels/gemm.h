@@ -65,7 +65,8 @@ struct NoRowEpilogue {
 };
 
 // Rows [b0, b1) (a row block, MR-aligned) x panels [plo, phi) for the k
-// block [k0, k0 + kb), A already packed; after the last k block each
+// block [k0, k0 + kb), A already packed (or read in place, direct_a); after
+// the last k block each
 // panel's epilogue runs on its finished M x NR column while it is in cache.
 template <int MR, int NR, class Epilogue>
 void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
