@@ -289,6 +289,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
       {N + ".cpp",
        banner + "#include \"" + N +
            ".h\"\n#include \"canao/runtime.h\"\n"
+           "#include \"canao/ukernels/bsr.h\"\n"
            "#include \"canao/ukernels/gemm.h\"\n"
            "#include \"canao/ukernels/rows.h\"\n\n"
            "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"

@@ -67,13 +67,58 @@ GemmTile canao::tileOf(Operation *op, const TargetDesc &target) {
   return t;
 }
 
+SparseLayout canao::sparseLayoutOf(Operation *op) {
+  SparseLayout l;
+  auto dense = dyn_cast<DenseOp>(op);
+  auto dict =
+      dense ? op->getAttrOfType<DictionaryAttr>("canao.sparse") : nullptr;
+  auto format = dict ? dict.getAs<StringAttr>("format") : nullptr;
+  auto kept = dict ? dict.getAs<IntegerAttr>("kept") : nullptr;
+  auto tile = op->getAttrOfType<DictionaryAttr>("canao.tile");
+  if (!format || !kept || !tile || format.getValue() == "dense")
+    return l;
+  l.format = format.getValue() == "bsr_n" ? SparseLayout::BsrN
+                                          : SparseLayout::BsrK;
+  ArrayRef<int64_t> w = shapeOf(dense.getWeight());
+  l.K = w[0];
+  l.N = w[1];
+  l.kept = kept.getInt();
+  auto get = [&](StringRef key) {
+    auto v = tile.getAs<IntegerAttr>(key);
+    return v ? v.getInt() : 0;
+  };
+  l.kc = get("kc");
+  if (l.format == SparseLayout::BsrN) {
+    l.block = get("nr");
+  } else if (auto b = dict.getAs<StringAttr>("block")) {
+    b.getValue().split('x').first.getAsInteger(10, l.block);
+  }
+  return l;
+}
+
 /// The tile of `op`, checked against what the target can run.
 static llvm::Expected<GemmTile> checkedTile(Operation *op,
                                             const TargetDesc &target) {
   GemmTile t = tileOf(op, target);
   GemmTile want = defaultTile(target, t.mr, t.nr, t.kc);
-  if (want.kernel.empty() || want.kernel != t.kernel || t.kc < 1 ||
-      t.mc < t.mr || t.mc % t.mr || t.pf < 0 || t.pf > 6)
+  // A sparse weight runs on the BSR kernel of its layout.
+  const SparseLayout sparse = sparseLayoutOf(op);
+  bool known = !want.kernel.empty() && want.kernel == t.kernel;
+  if (sparse.format == SparseLayout::BsrN)
+    known = !want.kernel.empty() &&
+            t.kernel == bsrNKernelName(target, t.mr, t.nr) &&
+            sparse.block == t.nr;
+  if (sparse.format == SparseLayout::BsrK) {
+    known = false;
+    for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
+      known = known || (k.r == sparse.block && k.mr == t.mr &&
+                        t.nr == target.vectorBits / 32 &&
+                        t.kernel == bsrKKernelName(target, k.r, k.mr) &&
+                        sparse.K % k.r == 0 &&
+                        (t.kc >= sparse.K || t.kc % k.r == 0));
+  }
+  if (!known || t.kc < 1 || t.mc < t.mr || t.mc % t.mr || t.pf < 0 ||
+      t.pf > 6)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "codegen: op tiled for '" + t.kernel + "' (" + str(t.mr) + "x" +
@@ -101,17 +146,35 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
   int lnScale = op.getLnScale() ? next++ : -1;
   int lnBias = op.getLnScale() ? next++ : -1;
 
+  const SparseLayout sparse = sparseLayoutOf(op);
   std::string text = vecTypedef(target);
-  text += "  const canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) +
-          ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
-          ", in0, " + str(K) + ", in1, " +
-          (bias >= 0 ? in(bias) : std::string("nullptr")) + ", out, " + str(N) +
-          (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) + ", " +
-          (tile->splitRows ? "true" : "false") + ", " +
-          (tile->directA ? "true" : "false") + "};\n";
-  std::string call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " +
-                     str(tile->nr) +
-                     ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";
+  std::string biasPtr = bias >= 0 ? in(bias) : std::string("nullptr");
+  // Sparse weights: values, then int32 pointers, then int32 indices.
+  std::string ptrs = "reinterpret_cast<const int32_t*>(in1 + " +
+                     str(sparse.valueFloats()) + ")";
+  std::string idx = "reinterpret_cast<const int32_t*>(in1 + " +
+                    str(sparse.valueFloats() + sparse.pointers()) + ")";
+  std::string call;
+  if (sparse.format == SparseLayout::BsrK) {
+    text += "  const canao_rt::ukernel::BsrKArgs g{" + str(M) + ", " + str(N) +
+            ", " + str(K) + ", " + str(tile->kc) + ", in0, " + str(K) +
+            ", in1, " + ptrs + ", " + idx + ", " + biasPtr + ", out, " +
+            str(N) + "};\n";
+    call = "  canao_rt::ukernel::bsr_k_gemm<" + str(tile->mr) + ", " +
+           str(tile->nr) + ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel +
+           ", ";
+  } else {
+    text += "  canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) +
+            ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
+            ", in0, " + str(K) + ", in1, " + biasPtr + ", out, " + str(N) +
+            (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) + ", " +
+            (tile->splitRows ? "true" : "false") + ", " +
+            (tile->directA ? "true" : "false") + "};\n";
+    if (sparse.format == SparseLayout::BsrN)
+      text += "  g.row_ptr = " + ptrs + ";\n  g.row_k = " + idx + ";\n";
+    call = "  canao_rt::ukernel::gemm<" + str(tile->mr) + ", " + str(tile->nr) +
+           ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel + ", ";
+  }
   // A LayerNorm runs on whole rows once they are final (gemm's row
   // epilogue).
   std::string rowEpilogue =
@@ -307,7 +370,8 @@ int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
     return 0;
   const int64_t M = numElements(shapeOf(dense.getResult()).drop_back());
   const GemmTile t = tileOf(op, target);
-  if (t.directA) // the microkernel reads A in place
+  // The microkernel reads A in place (BSR-K always does).
+  if (t.directA || sparseLayoutOf(op).format == SparseLayout::BsrK)
     return 0;
   const int64_t K = shapeOf(dense.getWeight())[0];
   return (M + t.mr - 1) / t.mr * t.mr * K * 4;

@@ -28,6 +28,10 @@ llvm::Expected<std::string> emitKernelBody(mlir::Operation *op,
 /// (set by the canao-tile pass), or the target's default without one.
 GemmTile tileOf(mlir::Operation *op, const TargetDesc &target);
 
+/// The weight layout of a canao.dense (its `canao.sparse` and `canao.tile`);
+/// Dense for other ops and dense weights.
+SparseLayout sparseLayoutOf(mlir::Operation *op);
+
 /// True for kernels that take the runtime context (`rt`: the thread pool
 /// and per-thread scratch).
 bool kernelUsesRuntime(mlir::Operation *op);

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include "canao/ukernels/bsr_pack.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -67,13 +69,43 @@ canao::streamWeights(const KernelPlan &plan,
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           "codegen: cannot read the bytes of a constant");
-    if (w.panelCols)
+    if (w.sparse.format != SparseLayout::Dense) {
+      auto packed = packSparse(bytes, w.sparse);
+      if (!packed)
+        return packed.takeError();
+      bytes = std::move(*packed);
+    } else if (w.panelCols) {
       bytes = packPanels(bytes, type.getDimSize(0), type.getDimSize(1),
                          w.panelCols);
+    }
     bytes.resize(alignUp(w.bytes), 0);
     sink(bytes.data(), bytes.size());
   }
   return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<char>>
+canao::packSparse(llvm::ArrayRef<char> bytes, const SparseLayout &l) {
+  std::vector<float> w(l.K * l.N);
+  if (static_cast<int64_t>(bytes.size()) != l.K * l.N * 4)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "codegen: sparse weight of the wrong size");
+  std::memcpy(w.data(), bytes.data(), bytes.size());
+  std::vector<char> out(l.bytes(), 0);
+  float *values = reinterpret_cast<float *>(out.data());
+  int32_t *ptr = reinterpret_cast<int32_t *>(values + l.valueFloats());
+  int32_t *idx = ptr + l.pointers();
+  const bool ok =
+      l.format == SparseLayout::BsrN
+          ? canao_rt::bsr::n_pack(w.data(), l.K, l.N, l.block, l.kc, l.kept,
+                                  values, ptr, idx)
+          : canao_rt::bsr::k_pack(w.data(), l.K, l.N, l.block, l.kc, l.kept,
+                                  values, ptr, idx);
+  if (!ok)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "codegen: a sparse weight's blocks do not match its analysis");
+  return out;
 }
 
 std::vector<char> canao::packPanels(llvm::ArrayRef<char> bytes, int64_t k,
@@ -171,7 +203,14 @@ llvm::Expected<KernelPlan> canao::buildKernelPlan(ModuleOp module,
       chunk.value = c.getValue();
       chunk.offset = plan.weightBytes;
       chunk.bytes = plan.buffers[id].bytes;
-      if (*cols > 0) {
+      SparseLayout sparse;
+      if (result.hasOneUse())
+        sparse = sparseLayoutOf(*result.getUsers().begin());
+      if (sparse.format != SparseLayout::Dense &&
+          result.getUses().begin()->getOperandNumber() == 1) {
+        chunk.sparse = sparse;
+        chunk.bytes = sparse.bytes();
+      } else if (*cols > 0) {
         chunk.panelCols = *cols;
         chunk.bytes = (shape[1] + *cols - 1) / *cols * *cols * shape[0] * 4;
         plan.buffers[id].packedCols = *cols;

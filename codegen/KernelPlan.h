@@ -57,6 +57,8 @@ struct WeightChunk {
   /// Dense weights: the [K, N] value packed into panelCols-wide panels; 0
   /// keeps the constant's row-major bytes.
   int64_t panelCols = 0;
+  /// Block-sparse weights: the layout they are packed in (bsr_pack.h).
+  SparseLayout sparse;
 };
 
 struct ModelOutput {
@@ -99,6 +101,12 @@ llvm::Expected<KernelPlan> buildKernelPlan(mlir::ModuleOp module,
 /// alive. Fails if a constant's bytes cannot be read.
 llvm::Error streamWeights(const KernelPlan &plan,
                           llvm::function_ref<void(const char *, size_t)> sink);
+
+/// Row-major [K, N] floats in the block-sparse layout `l` (values, int32
+/// pointers, int32 indices; runtime bsr_pack.h). Fails if the weight's
+/// blocks disagree with the layout's counts.
+llvm::Expected<std::vector<char>> packSparse(llvm::ArrayRef<char> bytes,
+                                             const SparseLayout &l);
 
 /// Row-major [K, N] floats as zero-padded [ceil(N/nr)][K][nr] panels.
 std::vector<char> packPanels(llvm::ArrayRef<char> bytes, int64_t k, int64_t n,

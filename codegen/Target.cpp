@@ -30,7 +30,10 @@ const std::vector<TargetDesc> &canao::targets() {
        3,
        4,
        8,
-       {{4, 8}, {6, 8}}},
+       {{4, 8}, {6, 8}},
+       {},
+       // BSR-K on 4 lanes: not measured yet; assumed as on AVX2.
+       {{4, 12, 1.8}, {8, 6, 1.7}, {16, 3, 1.7}}},
       {"x86-avx2",
        "avx2",
        256,
@@ -48,7 +51,12 @@ const std::vector<TargetDesc> &canao::targets() {
        // pack_a of 6 rows does not vectorize (an interleave of 6); reading
        // A in place measured 12% faster for 128x512x128 on 6x16 (packing
        // included), the same for 4x24, whose 4-row packing does vectorize.
-       {{6, 16}}},
+       {{6, 16}},
+       // Zen 2, M = 128, 25% of the blocks kept (per nonzero FLOP against
+       // 4x24 dense): 16x1 55 vs 91 GFLOP/s; 8x1 assumed a little slower.
+       {{16, 6, 1.65}, {8, 12, 1.8}},
+       // BSR-N on 6x16 with A in place: 81-87 vs 91 GFLOP/s per row kept.
+       1.1},
       {"x86-avx512",
        "avx512",
        512,
@@ -63,7 +71,9 @@ const std::vector<TargetDesc> &canao::targets() {
        3,
        12,
        32,
-       {{12, 32}, {8, 32}, {6, 64}}},
+       {{12, 32}, {8, 32}, {6, 64}},
+       {},
+       {{16, 12, 1.6}}},
   };
   return table;
 }
@@ -155,4 +165,16 @@ GemmTile canao::defaultTile(const TargetDesc &target, int64_t mr, int64_t nr,
       t.kernel = "f32_gemm_" + std::to_string(t.mr) + "x" +
                  std::to_string(t.nr) + "_" + target.isa;
   return t;
+}
+
+std::string canao::bsrNKernelName(const TargetDesc &target, int64_t mr,
+                                  int64_t nr) {
+  return "f32_bsr_1x" + std::to_string(nr) + "_" + std::to_string(mr) + "x" +
+         std::to_string(nr) + "_" + target.isa;
+}
+
+std::string canao::bsrKKernelName(const TargetDesc &target, int64_t r,
+                                  int64_t mr) {
+  return "f32_bsr_" + std::to_string(r) + "x1_" + std::to_string(mr) + "x" +
+         std::to_string(target.vectorBits / 32) + "_" + target.isa;
 }

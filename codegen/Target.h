@@ -43,6 +43,17 @@ struct TargetDesc {
   /// from a packed copy (GemmArgs::direct_a): where packing costs more than
   /// the single broadcast stream saves.
   std::vector<std::pair<int, int>> directATiles = {};
+  /// Block-sparse kernels for blocks along K (BSR-K, runtime f32_bsr.h):
+  /// block rows R, token rows MR, and the time per nonzero FLOP relative to
+  /// the dense kernel's (measured; the canao-sparse cost model's input).
+  /// Every dense tile also has a BSR-N instance (1xNR blocks, f32_bsr_1xNR),
+  /// at bsrNCost per row kept relative to a dense row.
+  struct BsrKKernel {
+    int r, mr;
+    double cost;
+  };
+  std::vector<BsrKKernel> bsrKKernels = {};
+  double bsrNCost = 1.1;
 
   bool readsADirectly(int64_t rows, int64_t cols) const {
     for (auto [r, c] : directATiles)
@@ -66,6 +77,24 @@ struct GemmTile {
   std::string kernel;
 };
 
+/// How a dense weight is stored (canao-sparse's choice, `canao.sparse`).
+/// The blob holds, in order: the values (kept x block floats), the
+/// pointers (int32, one per panel or output and k block, plus one) and the
+/// indices (int32, one per row or block kept); runtime bsr_pack.h documents
+/// both layouts.
+struct SparseLayout {
+  enum Format { Dense, BsrN, BsrK } format = Dense;
+  int64_t block = 0; ///< BSR-N: the panel width NR; BSR-K: the rows R
+  int64_t kc = 0, kept = 0, K = 0, N = 0;
+
+  int64_t kBlocks() const { return kc >= K ? 1 : (K + kc - 1) / kc; }
+  int64_t valueFloats() const { return kept * block; }
+  int64_t pointers() const {
+    return (format == BsrN ? (N + block - 1) / block : N) * kBlocks() + 1;
+  }
+  int64_t bytes() const { return (valueFloats() + pointers() + kept) * 4; }
+};
+
 /// The tile `target` gives an op by default (mr, nr, kc from the table or
 /// the overrides when non-zero; mc from L2; pf from the table). Empty kernel
 /// when the overrides name a tile the target has no microkernel for.
@@ -85,6 +114,12 @@ std::pair<int, int> denseRegisterTile(const TargetDesc &target, int64_t m,
 
 /// The tile of attention's two per-head GEMMs (kc and mc unused).
 GemmTile attentionTile(const TargetDesc &target);
+
+/// The BSR-N microkernel of a dense tile: f32_bsr_1x<nr>_<mr>x<nr>_<isa>.
+std::string bsrNKernelName(const TargetDesc &target, int64_t mr, int64_t nr);
+
+/// The BSR-K microkernel: f32_bsr_<r>x1_<mr>x<lanes>_<isa>.
+std::string bsrKKernelName(const TargetDesc &target, int64_t r, int64_t mr);
 
 /// All targets, in the order --help lists them.
 const std::vector<TargetDesc> &targets();

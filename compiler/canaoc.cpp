@@ -55,8 +55,11 @@ const char *const kGemmBenchSource =
 
 const char *kUsage =
     "usage: canaoc MODEL.onnx -o OUTDIR [options]\n"
+    "       canaoc prune MODEL.onnx -o PRUNED.onnx --ratio F [options]\n"
     "\n"
     "Compiles an ONNX BERT-family model into a standalone C++ library.\n"
+    "`canaoc prune` zeroes blocks of the encoder weights by magnitude and\n"
+    "writes a new ONNX model (see canaoc prune --help).\n"
     "\n"
     "options:\n"
     "  -o, --output DIR        output directory (a CMake project)\n"
@@ -84,6 +87,10 @@ const char *kUsage =
     "  --embed-weights         put the weights in the library as a C++ array\n"
     "                          instead of NAME.weights\n"
     "  --report[=json]         print kernels, arena and weight sizes\n"
+    "  --dense                 keep every weight dense (by default weights\n"
+    "                          with enough all-zero blocks run on\n"
+    "                          block-sparse kernels; --report shows the\n"
+    "                          analysis either way)\n"
     "  --disable-pass=NAME     leave a pass out of the pipeline (repeatable)\n"
     "  -v, --verbose           progress with timings (default on a terminal)\n"
     "  -q, --quiet             no progress output and no notes\n"
@@ -96,7 +103,7 @@ struct Options {
   std::set<std::string> disabledPasses;
   std::string target = "generic";
   std::string tuneOut, tuningIn;
-  bool embedWeights = false, quiet = false, verbose = false;
+  bool embedWeights = false, quiet = false, verbose = false, denseOnly = false;
 };
 
 int error(const std::string &msg) {
@@ -437,6 +444,9 @@ void printReport(const Options &o, mlir::ModuleOp module,
 } // namespace
 
 int main(int argc, char **argv) {
+  // `canaoc prune ...` rewrites an ONNX model instead of compiling one.
+  if (argc > 1 && llvm::StringRef(argv[1]) == "prune")
+    return pruneMain(argc - 1, argv + 1);
   Options o;
   if (int rc = parseArgs(argc, argv, o); rc >= 0)
     return rc;

@@ -145,4 +145,31 @@ def Tile : Pass<"canao-tile", "mlir::func::FuncOp"> {
   let dependentDialects = ["::canao::CanaoDialect"];
 }
 
+def Sparse : Pass<"canao-sparse", "mlir::func::FuncOp"> {
+  let summary = "Block-sparse analysis: dense, BSR-N(1xNR) or BSR-K(Rx1) per weight";
+  let description = [{
+    Runs after canao-tile. For every canao.dense whose weight is a constant
+    used by it alone, counts the all-zero blocks of every shape the
+    target has a kernel for: 1xNR rows of each NR-wide panel (BSR-N, one
+    per dense tile) and Rx1 column segments (BSR-K, the target's
+    bsrKKernels). The weight needs no annotation: any tool's zeros count.
+    An analytic cost model (work kept x the kernel's measured cost per
+    nonzero FLOP relative to dense, codegen/Target.cpp) picks the cheapest
+    layout; a sparse one only if it predicts at least `min-gain` less time
+    than dense, so zeros that leave no empty block keep the dense kernel.
+    Records `canao.sparse = {format, block, kept, density, cost}` (cost:
+    predicted time / dense) on every analysed dense and, for a sparse
+    choice, the kernel in its `canao.tile`.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"generic\"",
+           "target name: generic, x86-avx2, x86-avx512 or host">,
+    Option<"minGain", "min-gain", "double", /*default=*/"0.05",
+           "least predicted saving (fraction of dense time) for a sparse layout">,
+    Option<"disableSparse", "dense-only", "bool", /*default=*/"false",
+           "analyse and report, but keep every weight dense">,
+  ];
+  let dependentDialects = ["::canao::CanaoDialect"];
+}
+
 #endif // CANAO_PASSES

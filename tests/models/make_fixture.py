@@ -179,6 +179,40 @@ def write_fixture(out, model, inputs, output_names, config, use_ort=True):
     return diff, ops
 
 
+def prune_encoder(model, spec, seed):
+    """Zeros RxC blocks of the encoder's Linear weights in place (`spec` is
+    BLOCK:RATIO[:random]). The block is laid on the ONNX MatMul operand
+    [K, N] = [in, out], the transpose of nn.Linear.weight [N, K]. Blocks go
+    by smallest L2 norm; `random` zeros random single weights instead
+    (unstructured), so no block is empty. Returns the zero fraction."""
+    parts = spec.split(":")
+    (r, c), ratio = map(int, parts[0].split("x")), float(parts[1])
+    unstructured = len(parts) > 2 and parts[2] == "random"
+    gen = torch.Generator().manual_seed(seed + 7)
+    zeros = total = 0
+    for name, mod in model.named_modules():
+        if not isinstance(mod, torch.nn.Linear) or ".layer." not in name + ".":
+            continue
+        with torch.no_grad():
+            w = mod.weight.data.t()  # [K, N], a view
+            K, N = w.shape
+            if unstructured:
+                keep = torch.rand(K, N, generator=gen) >= ratio
+                w.mul_(keep.to(w.dtype))
+            else:
+                norms = (w.reshape(K // r, r, N // c, c) ** 2).sum((1, 3))
+                drop = int(round(ratio * norms.numel()))
+                order = torch.argsort(norms.flatten(), stable=True)[:drop]
+                mask = torch.ones(norms.numel())
+                mask[order] = 0
+                mask = mask.reshape(K // r, 1, N // c, 1).expand(
+                    K // r, r, N // c, c).reshape(K, N)
+                w.mul_(mask)
+            zeros += int((w == 0).sum())
+            total += w.numel()
+    return zeros / max(total, 1)
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="fixture directory")
@@ -200,6 +234,9 @@ def parse_args(argv=None):
     p.add_argument("--mask3d", action="store_true",
                    help="attention_mask is [batch, seq, seq] (causal + pad)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prune", default="",
+                   help="BLOCK:RATIO[:random], e.g. 16x1:0.75: zero blocks "
+                        "of the encoder's Linear weights before export")
     p.add_argument("--no-ort", action="store_true",
                    help="skip the ONNX Runtime reference")
     args = p.parse_args(argv)
@@ -228,13 +265,17 @@ def main(argv=None):
     else:
         model, outputs = BertModel(cfg), BASE_OUTPUTS
     init_random_weights(model, seed=args.seed)
+    if args.prune:
+        zero = prune_encoder(model, args.prune, args.seed)
+        print(f"canao: pruned the encoder's Linear weights ({args.prune}): "
+              f"{zero:.1%} zeros")
 
     inputs = make_inputs(args.batch, args.seq, args.vocab, args.pad,
                          args.seed, args.mask3d)
     config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
                   gelu=args.gelu, seed=args.seed, batch=args.batch,
                   seq=args.seq, pad=args.pad, weights="random",
-                  mask3d=args.mask3d)
+                  mask3d=args.mask3d, prune=args.prune)
     try:
         diff, ops = write_fixture(args.out, model, inputs, outputs, config,
                                   use_ort=not args.no_ort)

@@ -23,7 +23,12 @@
 // panel streams in from L3/DRAM at a rate memory sustains, hidden behind
 // the FMAs of this one.
 //
-// Named instances follow XNNPACK: f32_gemm_<MR>x<NR>_<isa>.
+// With `kidx` (block-sparse weights in 1xNR blocks, BSR-N), W holds only
+// the panel's nonzero rows and step k reads A's column kidx[k]: the dense
+// tile with the zero k rows dropped, at the dense kernel's cost per row kept.
+//
+// Named instances follow XNNPACK: f32_gemm_<MR>x<NR>_<isa>, and
+// f32_bsr_1x<NR>_<MR>x<NR>_<isa> for the indexed form.
 #ifndef CANAO_UKERNELS_F32_GEMM_H
 #define CANAO_UKERNELS_F32_GEMM_H
 
@@ -99,9 +104,10 @@ template <class I, int MR, int NR> struct F32Gemm {
   static_assert(NR % I::lanes == 0, "NR must be a multiple of the lanes");
   typedef typename I::V V;
 
-  template <int M, bool Prefetch, bool Packed>
+  template <int M, bool Prefetch, bool Packed, bool Indexed>
   static void tile(int64_t kc, const float *__restrict a, int64_t lda,
-                   const float *__restrict w, float *c, int64_t ldc,
+                   const int32_t *__restrict kidx, const float *__restrict w,
+                   float *c, int64_t ldc,
                    const float *init, int64_t init_ld, const float *prefetch,
                    int pf_shift) {
     // Packed: a[k * MR + r]; in place: a[r * lda + k].
@@ -133,9 +139,10 @@ template <class I, int MR, int NR> struct F32Gemm {
         for (int l = 0; l < (NR * 4 + 63) / 64; ++l)
           I::prefetch(prefetch + (k >> pf_shift) * NR + l * 16);
       }
+      const int64_t ka = Indexed ? int64_t(kidx[k]) : k;
 #pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
-        const V x = I::set1(a[k * ks + r * rs]);
+        const V x = I::set1(a[ka * ks + r * rs]);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v)
           acc[r][v] = I::fma(x, b[v], acc[r][v]);
@@ -148,35 +155,39 @@ template <class I, int MR, int NR> struct F32Gemm {
         I::store(c + r * ldc + v * I::lanes, acc[r][v]);
   }
 
-  template <int M, bool Packed>
+  template <int M, bool Packed, bool Indexed>
   static void dispatch(int64_t m, int64_t kc, const float *a, int64_t lda,
-                       const float *w, float *c, int64_t ldc, const float *init,
-                       int64_t init_ld, const float *prefetch, int pf_shift) {
+                       const int32_t *kidx, const float *w, float *c,
+                       int64_t ldc, const float *init, int64_t init_ld,
+                       const float *prefetch, int pf_shift) {
     if constexpr (M > 0) {
       if (m == M) {
         if (prefetch)
-          tile<M, true, Packed>(kc, a, lda, w, c, ldc, init, init_ld, prefetch,
-                                pf_shift);
+          tile<M, true, Packed, Indexed>(kc, a, lda, kidx, w, c, ldc, init,
+                                         init_ld, prefetch, pf_shift);
         else
-          tile<M, false, Packed>(kc, a, lda, w, c, ldc, init, init_ld, prefetch,
-                                 0);
+          tile<M, false, Packed, Indexed>(kc, a, lda, kidx, w, c, ldc, init,
+                                          init_ld, prefetch, 0);
       } else {
-        dispatch<M - 1, Packed>(m, kc, a, lda, w, c, ldc, init, init_ld,
-                                prefetch, pf_shift);
+        dispatch<M - 1, Packed, Indexed>(m, kc, a, lda, kidx, w, c, ldc, init,
+                                         init_ld, prefetch, pf_shift);
       }
     }
   }
 
-  // Rows 1..MR; the full tile is the first comparison.
+  // Rows 1..MR; the full tile is the first comparison. kc is the number of
+  // W rows (with kidx: the rows kept).
+  template <bool Indexed>
   static void run(int64_t m, int64_t kc, const float *a, int64_t lda,
-                  const float *w, float *c, int64_t ldc, const float *init,
-                  int64_t init_ld, const float *prefetch, int pf_shift) {
+                  const int32_t *kidx, const float *w, float *c, int64_t ldc,
+                  const float *init, int64_t init_ld, const float *prefetch,
+                  int pf_shift) {
     if (lda)
-      dispatch<MR, false>(m, kc, a, lda, w, c, ldc, init, init_ld, prefetch,
-                          pf_shift);
+      dispatch<MR, false, Indexed>(m, kc, a, lda, kidx, w, c, ldc, init,
+                                   init_ld, prefetch, pf_shift);
     else
-      dispatch<MR, true>(m, kc, a, 0, w, c, ldc, init, init_ld, prefetch,
-                         pf_shift);
+      dispatch<MR, true, Indexed>(m, kc, a, 0, kidx, w, c, ldc, init, init_ld,
+                                  prefetch, pf_shift);
   }
 };
 
@@ -185,8 +196,16 @@ template <class I, int MR, int NR> struct F32Gemm {
       int64_t m, int64_t kc, const float *a, int64_t lda, const float *w,      \
       float *c, int64_t ldc, const float *init, int64_t init_ld,               \
       const float *prefetch, int pf_shift = 0) {                               \
-    F32Gemm<TRAITS, MR, NR>::run(m, kc, a, lda, w, c, ldc, init, init_ld,      \
-                                 prefetch, pf_shift);                          \
+    F32Gemm<TRAITS, MR, NR>::run<false>(m, kc, a, lda, nullptr, w, c, ldc,    \
+                                        init, init_ld, prefetch, pf_shift);   \
+  }                                                                            \
+  __attribute__((noinline)) inline void f32_bsr_1x##NR##_##MR##x##NR##_##ISA(  \
+      int64_t m, int64_t rows, const float *a, int64_t lda,                    \
+      const int32_t *kidx, const float *w, float *c, int64_t ldc,              \
+      const float *init, int64_t init_ld, const float *prefetch,               \
+      int pf_shift = 0) {                                                      \
+    F32Gemm<TRAITS, MR, NR>::run<true>(m, rows, a, lda, kidx, w, c, ldc, init, \
+                                       init_ld, prefetch, pf_shift);          \
   }
 
 // The instances the target table names (codegen/Target.cpp), plus the

@@ -11,6 +11,11 @@
 // a panel's M x NR column is final and still in cache, the epilogue runs on it.
 // Each output element is computed by one thread in one order, so the result
 // does not depend on the thread count.
+//
+// W may instead be block-sparse in 1xNR blocks (BSR-N, GemmArgs::row_ptr):
+// each panel keeps only its nonzero rows, and the f32_bsr_1xNR microkernel
+// reads A at their k. Everything else (blocking, epilogues, the split) is
+// the dense driver's; threads then split panels by rows kept, not by count.
 #ifndef CANAO_UKERNELS_GEMM_H
 #define CANAO_UKERNELS_GEMM_H
 
@@ -26,6 +31,10 @@ namespace ukernel {
 typedef void (*F32GemmFn)(int64_t m, int64_t kc, const float *a, int64_t lda,
                           const float *w, float *c, int64_t ldc,
                           const float *init, int64_t init_ld,
+                          const float *prefetch, int pf_shift);
+typedef void (*F32BsrNFn)(int64_t m, int64_t rows, const float *a, int64_t lda,
+                          const int32_t *kidx, const float *w, float *c,
+                          int64_t ldc, const float *init, int64_t init_ld,
                           const float *prefetch, int pf_shift);
 
 struct GemmArgs {
@@ -50,7 +59,65 @@ struct GemmArgs {
   // The microkernel reads A in place (row-major, lda) instead of a packed
   // copy: no packing pass and no workspace (the table's choice per tile).
   bool direct_a = false;
+  // BSR-N weights (null: dense panels). Panel p's rows in k block b are
+  // rows [row_ptr[p * nkb + b], row_ptr[p * nkb + b + 1]) of w (NR floats
+  // each; nkb = ceil(K / kc)), at k0 + row_k[i] in A. See bsr_pack.h.
+  const int32_t *row_ptr = nullptr;
+  const int32_t *row_k = nullptr;
 };
+
+// The W rows panel p multiplies in the k block [k0, k0 + kb).
+struct PanelSlice {
+  const float *w;
+  int64_t rows;
+  const int32_t *kidx; // null: rows k0 .. k0 + kb - 1
+};
+
+template <int NR>
+inline PanelSlice panel_slice(const GemmArgs &g, int64_t p, int64_t k0,
+                              int64_t kb) {
+  if (!g.row_ptr)
+    return {g.w + p * g.K * NR + k0 * NR, kb, nullptr};
+  const int64_t kc = g.kc < g.K ? g.kc : g.K, nkb = (g.K + kc - 1) / kc;
+  const int32_t *ptr = g.row_ptr + p * nkb + k0 / kc;
+  return {g.w + int64_t(ptr[0]) * NR, ptr[1] - ptr[0], g.row_k + ptr[0]};
+}
+
+inline void run_kernel(F32GemmFn kernel, int64_t m, const PanelSlice &s,
+                       const float *a, int64_t lda, float *c, int64_t ldc,
+                       const float *init, int64_t init_ld,
+                       const float *prefetch, int pf_shift) {
+  kernel(m, s.rows, a, lda, s.w, c, ldc, init, init_ld, prefetch, pf_shift);
+}
+
+inline void run_kernel(F32BsrNFn kernel, int64_t m, const PanelSlice &s,
+                       const float *a, int64_t lda, float *c, int64_t ldc,
+                       const float *init, int64_t init_ld,
+                       const float *prefetch, int pf_shift) {
+  kernel(m, s.rows, a, lda, s.kidx, s.w, c, ldc, init, init_ld, prefetch,
+         pf_shift);
+}
+
+// The first panel of participant t's share (t in [0, n]): an equal share of
+// the panels, or with BSR-N weights of the rows kept (the work).
+inline int64_t panel_share(const GemmArgs &g, int64_t panels, int64_t t,
+                           int64_t n) {
+  if (t >= n)
+    return panels;
+  const int64_t kc = g.kc < g.K ? g.kc : g.K, nkb = (g.K + kc - 1) / kc;
+  const int64_t total = g.row_ptr ? g.row_ptr[panels * nkb] : 0;
+  if (total == 0)
+    return panels * t / n;
+  int64_t lo = 0, hi = panels; // smallest p with rows before p >= total t / n
+  while (lo < hi) {
+    const int64_t mid = (lo + hi) / 2;
+    if (int64_t(g.row_ptr[mid * nkb]) * n >= total * t)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
 
 inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
   return (m + mr - 1) / mr * mr * k;
@@ -68,8 +135,8 @@ struct NoRowEpilogue {
 // block [k0, k0 + kb), A already packed (or read in place, direct_a); after
 // the last k block each
 // panel's epilogue runs on its finished M x NR column while it is in cache.
-template <int MR, int NR, class Epilogue>
-void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
+template <int MR, int NR, class Kernel, class Epilogue>
+void gemm_block(const GemmArgs &g, Kernel kernel, Epilogue &epilogue,
                 int64_t k0, int64_t kb, int64_t b0, int64_t b1, int64_t plo,
                 int64_t phi) {
   const int64_t M = g.M, N = g.N, K = g.K;
@@ -89,19 +156,20 @@ void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
   while (shift < g.pf_log2 && (int64_t(2) << shift) <= t1 - t0)
     ++shift;
   for (int64_t p = plo; p < phi; ++p) {
-    const float *wp = g.w + p * K * NR;
     const int64_t n0 = p * NR, nb = N - n0 < NR ? N - n0 : NR;
     if (nb == NR) {
-      const float *next = p + 1 < phi ? wp + K * NR + k0 * NR : nullptr;
-      const int64_t chunk = (((kb - 1) >> shift) + 1) * NR;
+      const PanelSlice s = panel_slice<NR>(g, p, k0, kb);
+      const float *next =
+          p + 1 < phi ? panel_slice<NR>(g, p + 1, k0, kb).w : nullptr;
+      const int64_t chunk = (((s.rows - 1) >> shift) + 1) * NR;
       const float *init = k0 ? nullptr : g.bias ? g.bias + n0 : nullptr;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
         float *c = g.c + m0 * g.ldc + n0;
-        const bool pf = next && t - t0 < (int64_t(1) << shift);
-        kernel(mb, kb, a_tile(t, k0, kb), lda, wp + k0 * NR, c, g.ldc,
-               k0 ? c : init, k0 ? g.ldc : 0,
-               pf ? next + (t - t0) * chunk : nullptr, shift);
+        const bool pf = next && s.rows > 0 && t - t0 < (int64_t(1) << shift);
+        run_kernel(kernel, mb, s, a_tile(t, k0, kb), lda, c, g.ldc,
+                   k0 ? c : init, k0 ? g.ldc : 0,
+                   pf ? next + (t - t0) * chunk : nullptr, shift);
       }
     } else if (last) {
       // The last, narrow panel, all k blocks at once: a full-width tile on
@@ -114,8 +182,9 @@ void gemm_block(const GemmArgs &g, F32GemmFn kernel, Epilogue &epilogue,
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
         for (int64_t j0 = 0; j0 < K; j0 += kc) {
           const int64_t jb = K - j0 < kc ? K - j0 : kc;
-          kernel(mb, jb, a_tile(t, j0, jb), lda, wp + j0 * NR, tile, NR,
-                 j0 ? tile : bias, j0 ? NR : 0, nullptr, 0);
+          run_kernel(kernel, mb, panel_slice<NR>(g, p, j0, jb),
+                     a_tile(t, j0, jb), lda, tile, NR, j0 ? tile : bias,
+                     j0 ? NR : 0, nullptr, 0);
         }
         for (int64_t r = 0; r < mb; ++r)
           for (int64_t j = 0; j < nb; ++j)
@@ -158,8 +227,9 @@ void gemm_pack_tiles(const GemmArgs &g, int64_t lo, int64_t hi) {
 //   pays for a row epilogue (LayerNorm), not otherwise.
 // Either way each output element is computed by one thread in the same
 // order, so the result does not depend on the split or the thread count.
-template <int MR, int NR, class Epilogue, class RowEpilogue = NoRowEpilogue>
-void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
+template <int MR, int NR, class Kernel, class Epilogue,
+          class RowEpilogue = NoRowEpilogue>
+void gemm(ThreadPool &pool, const GemmArgs &g, Kernel kernel,
           Epilogue &&epilogue, RowEpilogue &&row_epilogue = {}) {
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t kc = g.kc < K ? g.kc : K;
@@ -195,8 +265,17 @@ void gemm(ThreadPool &pool, const GemmArgs &g, F32GemmFn kernel,
     const int64_t kb = K - k0 < kc ? K - k0 : kc;
     for (int64_t b0 = 0; b0 < M; b0 += mc) {
       const int64_t b1 = M - b0 < mc ? M : b0 + mc;
-      pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
-        gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0, b1, lo, hi);
+      if (!g.row_ptr) {
+        pool.parallel_for(panels, [&](int64_t lo, int64_t hi, int) {
+          gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0, b1, lo, hi);
+        });
+        continue;
+      }
+      const int64_t n = pool.size();
+      pool.parallel_for(n, [&](int64_t lo, int64_t hi, int) {
+        gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0, b1,
+                           panel_share(g, panels, lo, n),
+                           panel_share(g, panels, hi, n));
       });
     }
   }

@@ -34,6 +34,14 @@ struct Generic {
   static V zero() { return V{}; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static void prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+  // Lane i of the result is the sum of v[i]'s lanes, added pairwise
+  // ((0+1)+(2+3)), the order of the SIMD instances.
+  static V lane_sums(const V *v) {
+    V r;
+    for (int i = 0; i < lanes; ++i)
+      r[i] = (v[i][0] + v[i][1]) + (v[i][2] + v[i][3]);
+    return r;
+  }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -47,6 +55,15 @@ struct Avx2 {
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V zero() { return _mm256_setzero_ps(); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  // Lane i of the result is the sum of v[i]'s 8 lanes: a transpose by
+  // horizontal adds, ((0+1)+(2+3)) + ((4+5)+(6+7)).
+  static V lane_sums(const V *v) {
+    const V t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+    const V t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+    const V u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                         _mm256_permute2f128_ps(u0, u1, 0x31));
+  }
   // The next weight panel, fetched while this one computes. NTA, not T0:
   // on Zen 3 (32 KiB L1) T0 lines push the current panel and A tile out of
   // L1; paired runs of BERT's GEMMs measured NTA 5-10% faster than T0 and
@@ -68,6 +85,12 @@ struct Avx512 {
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V zero() { return _mm512_setzero_ps(); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V lane_sums(const V *v) {
+    alignas(64) float r[16];
+    for (int i = 0; i < 16; ++i)
+      r[i] = _mm512_reduce_add_ps(v[i]);
+    return _mm512_load_ps(r);
+  }
   static void prefetch(const void *p) {
     _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0);
   }
