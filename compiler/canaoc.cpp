@@ -10,6 +10,7 @@
 #include "CostModel.h"
 #include "CppModelEmitter.h"
 #include "KernelPlan.h"
+#include "Prune.h"
 #include "Target.h"
 #include "Tuner.h"
 #include "onnx/OnnxImporter.h"
@@ -194,6 +195,8 @@ int parseArgs(int argc, char **argv, Options &o) {
       o.report = "text";
     } else if (a == "--report=json") {
       o.report = "json";
+    } else if (a == "--dense") {
+      o.denseOnly = true;
     } else if (a.rfind("--disable-pass=", 0) == 0) {
       std::string name = a.substr(15);
       const auto &known = pipelinePassNames();
@@ -551,6 +554,11 @@ int main(int argc, char **argv) {
     tileOptions.l2 = tuned.l2Bytes;
     tileOptions.lnSplit = lnSplit;
     pm.addNestedPass<mlir::func::FuncOp>(createTile(tileOptions));
+    // Block-sparse analysis: the layout of every constant weight.
+    SparseOptions sparseOptions;
+    sparseOptions.target = tuned.name;
+    sparseOptions.disableSparse = o.denseOnly;
+    pm.addNestedPass<mlir::func::FuncOp>(createSparse(sparseOptions));
     if (mlir::failed(pm.run(**module)))
       return error("tiling failed: " + diagText);
   }

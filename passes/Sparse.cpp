@@ -170,7 +170,10 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
                                        ? "direct"
                                        : "packed"));
       } else {
-        // BSR-K reads A in place and splits outputs across threads.
+        // BSR-K reads A in place and splits outputs across threads; mc
+        // (unused) stays a multiple of the tile.
+        const int64_t mc = tileInt("mc") / best.mr * best.mr;
+        t.set("mc", b.getI64IntegerAttr(mc < best.mr ? best.mr : mc));
         t.set("a", b.getStringAttr("direct"));
         t.set("split", b.getStringAttr("panels"));
       }

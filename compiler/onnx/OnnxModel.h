@@ -39,6 +39,10 @@ public:
   load(const std::string &path);
 
   const onnx::ModelProto &proto() const { return *proto_; }
+  /// For tools that rewrite the model (canaoc prune). Views returned by
+  /// tensor() into inline data stay valid only while that data is not
+  /// resized.
+  onnx::ModelProto &mutableProto() { return *proto_; }
   const onnx::GraphProto &graph() const;
   /// Opset of the default (ai.onnx) domain.
   int64_t opset() const { return opset_; }
@@ -51,10 +55,13 @@ public:
   /// Nodes in a topological order (stable w.r.t. file order).
   llvm::Expected<std::vector<const onnx::NodeProto *>> topologicalOrder() const;
 
-private:
-  OnnxModel();
+  /// The `bytes` bytes of an external-data tensor of any data type (canaoc
+  /// prune copies tensors that tensor() cannot type), with the same checks.
   llvm::Expected<llvm::ArrayRef<char>> externalData(const onnx::TensorProto &t,
                                                     size_t bytes);
+
+private:
+  OnnxModel();
 
   std::unique_ptr<onnx::ModelProto> proto_;
   std::string dir_;
