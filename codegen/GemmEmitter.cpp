@@ -77,8 +77,8 @@ SparseLayout canao::sparseLayoutOf(Operation *op) {
   auto tile = op->getAttrOfType<DictionaryAttr>("canao.tile");
   if (!format || !kept || !tile || format.getValue() == "dense")
     return l;
-  l.format = format.getValue() == "bsr_n" ? SparseLayout::BsrN
-                                          : SparseLayout::BsrK;
+  l.format =
+      format.getValue() == "bsr_n" ? SparseLayout::BsrN : SparseLayout::BsrK;
   ArrayRef<int64_t> w = shapeOf(dense.getWeight());
   l.K = w[0];
   l.N = w[1];
@@ -111,14 +111,13 @@ static llvm::Expected<GemmTile> checkedTile(Operation *op,
   if (sparse.format == SparseLayout::BsrK) {
     known = false;
     for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
-      known = known || (k.r == sparse.block && k.mr == t.mr &&
-                        t.nr == target.vectorBits / 32 &&
-                        t.kernel == bsrKKernelName(target, k.r, k.mr) &&
-                        sparse.K % k.r == 0 &&
-                        (t.kc >= sparse.K || t.kc % k.r == 0));
+      known = known ||
+              (k.r == sparse.block && k.mr == t.mr &&
+               t.nr == target.vectorBits / 32 &&
+               t.kernel == bsrKKernelName(target, k.r, k.mr) &&
+               sparse.K % k.r == 0 && (t.kc >= sparse.K || t.kc % k.r == 0));
   }
-  if (!known || t.kc < 1 || t.mc < t.mr || t.mc % t.mr || t.pf < 0 ||
-      t.pf > 6)
+  if (!known || t.kc < 1 || t.mc < t.mr || t.mc % t.mr || t.pf < 0 || t.pf > 6)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "codegen: op tiled for '" + t.kernel + "' (" + str(t.mr) + "x" +
@@ -164,9 +163,9 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
            str(tile->nr) + ">(rt.pool, g, canao_rt::ukernel::" + tile->kernel +
            ", ";
   } else {
-    text += "  canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) +
-            ", " + str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) +
-            ", in0, " + str(K) + ", in1, " + biasPtr + ", out, " + str(N) +
+    text += "  canao_rt::ukernel::GemmArgs g{" + str(M) + ", " + str(N) + ", " +
+            str(K) + ", " + str(tile->kc) + ", " + str(tile->mc) + ", in0, " +
+            str(K) + ", in1, " + biasPtr + ", out, " + str(N) +
             (tile->directA ? ", nullptr, " : ", ws, ") + str(tile->pf) + ", " +
             (tile->splitRows ? "true" : "false") + ", " +
             (tile->directA ? "true" : "false") + "};\n";

@@ -84,8 +84,8 @@ canao::streamWeights(const KernelPlan &plan,
   return llvm::Error::success();
 }
 
-llvm::Expected<std::vector<char>>
-canao::packSparse(llvm::ArrayRef<char> bytes, const SparseLayout &l) {
+llvm::Expected<std::vector<char>> canao::packSparse(llvm::ArrayRef<char> bytes,
+                                                    const SparseLayout &l) {
   std::vector<float> w(l.K * l.N);
   if (static_cast<int64_t>(bytes.size()) != l.K * l.N * 4)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -95,12 +95,11 @@ canao::packSparse(llvm::ArrayRef<char> bytes, const SparseLayout &l) {
   float *values = reinterpret_cast<float *>(out.data());
   int32_t *ptr = reinterpret_cast<int32_t *>(values + l.valueFloats());
   int32_t *idx = ptr + l.pointers();
-  const bool ok =
-      l.format == SparseLayout::BsrN
-          ? canao_rt::bsr::n_pack(w.data(), l.K, l.N, l.block, l.kc, l.kept,
-                                  values, ptr, idx)
-          : canao_rt::bsr::k_pack(w.data(), l.K, l.N, l.block, l.kc, l.kept,
-                                  values, ptr, idx);
+  const bool ok = l.format == SparseLayout::BsrN
+                      ? canao_rt::bsr::n_pack(w.data(), l.K, l.N, l.block, l.kc,
+                                              l.kept, values, ptr, idx)
+                      : canao_rt::bsr::k_pack(w.data(), l.K, l.N, l.block, l.kc,
+                                              l.kept, values, ptr, idx);
   if (!ok)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),

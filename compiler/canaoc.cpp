@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "CostModel.h"
 #include "CppModelEmitter.h"
+#include "KernelEmitter.h"
 #include "KernelPlan.h"
 #include "Prune.h"
 #include "Target.h"
@@ -37,6 +38,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -398,6 +400,46 @@ std::string kernelName(mlir::Operation *op) {
 }
 
 /// --report: what the model became, per kernel, with FLOPs and bytes.
+/// canao-sparse's analysis of one dense's weight, for --report.
+struct MatrixReport {
+  std::string name, format, block, kernel;
+  int64_t k = 0, n = 0, kept = 0, blockElems = 0;
+  double density = 1, cost = 1;
+};
+
+std::optional<MatrixReport> matrixReport(mlir::Operation *op) {
+  auto dense = llvm::dyn_cast<DenseOp>(op);
+  auto dict =
+      dense ? op->getAttrOfType<mlir::DictionaryAttr>("canao.sparse") : nullptr;
+  if (!dict)
+    return std::nullopt;
+  MatrixReport m;
+  m.name = kernelName(op);
+  auto w = llvm::cast<mlir::RankedTensorType>(dense.getWeight().getType());
+  m.k = w.getDimSize(0);
+  m.n = w.getDimSize(1);
+  auto str = [&](llvm::StringRef key) {
+    auto v = dict.getAs<mlir::StringAttr>(key);
+    return v ? v.str() : std::string();
+  };
+  m.format = str("format");
+  m.block = str("block");
+  if (auto best = str("best"); !best.empty())
+    m.block = "(" + best + ")";
+  if (auto v = dict.getAs<mlir::IntegerAttr>("kept"))
+    m.kept = v.getInt();
+  if (auto v = dict.getAs<mlir::FloatAttr>("density"))
+    m.density = v.getValueAsDouble();
+  if (auto v = dict.getAs<mlir::FloatAttr>("cost"))
+    m.cost = v.getValueAsDouble();
+  if (auto tile = op->getAttrOfType<mlir::DictionaryAttr>("canao.tile"))
+    if (auto k = tile.getAs<mlir::StringAttr>("kernel"))
+      m.kernel = k.str();
+  const SparseLayout l = sparseLayoutOf(op);
+  m.blockElems = l.block; // floats per row (bsr_n) or block (bsr_k) kept
+  return m;
+}
+
 void printReport(const Options &o, mlir::ModuleOp module,
                  const KernelPlan &plan) {
   int64_t onnxNodes = 0;
@@ -405,10 +447,21 @@ void printReport(const Options &o, mlir::ModuleOp module,
     onnxNodes = a.getInt();
   int64_t totalFlops = 0, totalBytes = 0;
   std::vector<KernelCost> costs;
+  std::vector<MatrixReport> matrices;
+  // FLOPs the kernels do: a sparse dense only its blocks kept.
+  int64_t workFlops = 0;
   for (const Kernel &k : plan.kernels) {
     costs.push_back(kernelCost(k.op));
     totalFlops += costs.back().flops;
     totalBytes += costs.back().bytes;
+    double work = static_cast<double>(costs.back().flops);
+    if (auto m = matrixReport(k.op)) {
+      if (m->format != "dense")
+        work *= double(m->kept) * double(m->blockElems) /
+                (double(m->k) * double(m->n));
+      matrices.push_back(*m);
+    }
+    workFlops += static_cast<int64_t>(work);
   }
   auto &os = llvm::outs();
   if (o.report == "json") {
@@ -425,6 +478,17 @@ void printReport(const Options &o, mlir::ModuleOp module,
          << ", \"name\": " << jsonString(kernelName(plan.kernels[i].op))
          << ", \"flops\": " << costs[i].flops
          << ", \"bytes\": " << costs[i].bytes << "}";
+    os << "], \"work_flops\": " << workFlops << ", \"matrices\": [";
+    for (size_t i = 0; i < matrices.size(); ++i) {
+      const MatrixReport &m = matrices[i];
+      os << (i ? ", " : "") << "{\"name\": " << jsonString(m.name)
+         << ", \"k\": " << m.k << ", \"n\": " << m.n
+         << ", \"density\": " << llvm::format("%.6f", m.density)
+         << ", \"format\": " << jsonString(m.format)
+         << ", \"block\": " << jsonString(m.block)
+         << ", \"kernel\": " << jsonString(m.kernel) << ", \"kept\": " << m.kept
+         << ", \"cost\": " << llvm::format("%.4f", m.cost) << "}";
+    }
     os << "]}\n";
     return;
   }
@@ -442,6 +506,26 @@ void printReport(const Options &o, mlir::ModuleOp module,
               plan.kernels[i].op->getName().getStringRef().str().c_str(),
               costs[i].flops / 1e6, costs[i].bytes / 1024.0)
        << kernelName(plan.kernels[i].op) << "\n";
+  if (matrices.empty())
+    return;
+  // The sparse analysis: what each weight holds and what it runs on.
+  os << llvm::format("  %-11s %6s %-9s %-6s %10s %8s  %s\n", "[K, N]",
+                     "nonzero", "format", "block", "kept", "cost", "weight of");
+  for (const MatrixReport &m : matrices)
+    os << llvm::format(
+              "  %-11s %5.1f%% %-9s %-6s %10lld %7.3fx  ",
+              (std::to_string(m.k) + "x" + std::to_string(m.n)).c_str(),
+              100.0 * m.density, m.format.c_str(), m.block.c_str(),
+              static_cast<long long>(m.kept), m.cost)
+       << m.name << "\n";
+  os << "  (nonzero: share of nonzero weights; kept: rows (bsr_n) or blocks "
+        "(bsr_k) "
+        "stored; cost: predicted time vs the dense kernel"
+     << (llvm::any_of(matrices,
+                      [](const MatrixReport &m) { return m.format == "dense"; })
+             ? ", for dense weights of the best sparse layout"
+             : "")
+     << ")\n";
 }
 
 } // namespace

@@ -88,7 +88,9 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
       };
       const int64_t mr0 = tileInt("mr"), nr0 = tileInt("nr"),
                     kc0 = tileInt("kc");
-      auto padded = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+      auto padded = [](int64_t v, int64_t to) {
+        return (v + to - 1) / to * to;
+      };
       const double denseWork =
           double(padded(M, mr0)) * double(K) * double(padded(N, nr0));
       Candidate best;
@@ -145,9 +147,9 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           b.getNamedAttr("density", b.getF64FloatAttr(density))};
       const Candidate &shown = best.format == "dense" ? seen : best;
       if (shown.cost < 1e29) {
+        fields.push_back(b.getNamedAttr("block", b.getStringAttr(shown.block)));
         fields.push_back(
-            b.getNamedAttr("block", b.getStringAttr(shown.block)));
-        fields.push_back(b.getNamedAttr("kept", b.getI64IntegerAttr(shown.kept)));
+            b.getNamedAttr("kept", b.getI64IntegerAttr(shown.kept)));
         fields.push_back(b.getNamedAttr(
             "cost", b.getF64FloatAttr(std::round(shown.cost * 1e4) / 1e4)));
         if (best.format == "dense")

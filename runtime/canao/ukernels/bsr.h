@@ -28,7 +28,7 @@ namespace ukernel {
 
 struct BsrKArgs {
   int64_t M, N, K;
-  int64_t kc; // k block, a multiple of the block's R; >= K means one block
+  int64_t kc;     // k block, a multiple of the block's R; >= K means one block
   const float *a; // row-major M x K, leading dimension lda
   int64_t lda;
   const float *values; // see bsr_pack.h

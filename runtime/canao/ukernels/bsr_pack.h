@@ -48,8 +48,8 @@ inline int64_t n_rows(const float *w, int64_t K, int64_t N, int64_t NR) {
 
 // Fills values (rows * NR floats), row_ptr (panels * nkb + 1) and row_k
 // (rows); `rows` is n_rows(). Returns false if the counts disagree.
-inline bool n_pack(const float *w, int64_t K, int64_t N, int64_t NR,
-                   int64_t kc, int64_t rows, float *values, int32_t *row_ptr,
+inline bool n_pack(const float *w, int64_t K, int64_t N, int64_t NR, int64_t kc,
+                   int64_t rows, float *values, int32_t *row_ptr,
                    int32_t *row_k) {
   const int64_t nkb = k_blocks(K, kc), step = kc >= K ? K : kc;
   int64_t i = 0;
@@ -77,8 +77,7 @@ inline bool n_pack(const float *w, int64_t K, int64_t N, int64_t NR,
 
 // Nonzero Rx1 blocks (BSR-K with blocks of R).
 // Row by row (the weight's memory order), one flag per output.
-inline int64_t k_blocks_kept(const float *w, int64_t K, int64_t N,
-                             int64_t R) {
+inline int64_t k_blocks_kept(const float *w, int64_t K, int64_t N, int64_t R) {
   int64_t blocks = 0;
   bool *any = new bool[N > 0 ? N : 1];
   for (int64_t k0 = 0; k0 < K; k0 += R) {
@@ -96,9 +95,8 @@ inline int64_t k_blocks_kept(const float *w, int64_t K, int64_t N,
 // Fills values (blocks * R floats), bptr (N * nkb + 1) and bk (blocks);
 // `blocks` is k_blocks_kept(). False if the counts disagree or the shape
 // breaks the layout's rules (R divides K and kc).
-inline bool k_pack(const float *w, int64_t K, int64_t N, int64_t R,
-                   int64_t kc, int64_t blocks, float *values, int32_t *bptr,
-                   int32_t *bk) {
+inline bool k_pack(const float *w, int64_t K, int64_t N, int64_t R, int64_t kc,
+                   int64_t blocks, float *values, int32_t *bptr, int32_t *bk) {
   const int64_t nkb = k_blocks(K, kc), step = kc >= K ? K : kc;
   if (R < 1 || K % R || step % R)
     return false;

@@ -119,12 +119,10 @@ template <class I, int R, int MR, int RA> struct F32BsrK {
 };
 
 #define CANAO_F32_BSR_K_INSTANCE(R, MR, RA, ISA, TRAITS)                       \
-  __attribute__((noinline)) inline void                                        \
-      f32_bsr_##R##x1_##MR##x##ISA(                                            \
-          int64_t m, int64_t g, const float *a, int64_t lda,                   \
-          const int32_t *bptr, int64_t bstride, const int32_t *bk,             \
-          const float *bv, float *c, int64_t ldc, const float *init,           \
-          int64_t init_ld) {                                                   \
+  __attribute__((noinline)) inline void f32_bsr_##R##x1_##MR##x##ISA(          \
+      int64_t m, int64_t g, const float *a, int64_t lda, const int32_t *bptr,  \
+      int64_t bstride, const int32_t *bk, const float *bv, float *c,           \
+      int64_t ldc, const float *init, int64_t init_ld) {                       \
     F32BsrK<TRAITS, R, MR, RA>::dispatch<MR>(m, g, a, lda, bptr, bstride, bk,  \
                                              bv, c, ldc, init, init_ld);       \
   }

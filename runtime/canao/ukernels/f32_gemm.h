@@ -107,9 +107,8 @@ template <class I, int MR, int NR> struct F32Gemm {
   template <int M, bool Prefetch, bool Packed, bool Indexed>
   static void tile(int64_t kc, const float *__restrict a, int64_t lda,
                    const int32_t *__restrict kidx, const float *__restrict w,
-                   float *c, int64_t ldc,
-                   const float *init, int64_t init_ld, const float *prefetch,
-                   int pf_shift) {
+                   float *c, int64_t ldc, const float *init, int64_t init_ld,
+                   const float *prefetch, int pf_shift) {
     // Packed: a[k * MR + r]; in place: a[r * lda + k].
     const int64_t ks = Packed ? MR : 1, rs = Packed ? 1 : lda;
     V acc[M][NV];
@@ -196,8 +195,8 @@ template <class I, int MR, int NR> struct F32Gemm {
       int64_t m, int64_t kc, const float *a, int64_t lda, const float *w,      \
       float *c, int64_t ldc, const float *init, int64_t init_ld,               \
       const float *prefetch, int pf_shift = 0) {                               \
-    F32Gemm<TRAITS, MR, NR>::run<false>(m, kc, a, lda, nullptr, w, c, ldc,    \
-                                        init, init_ld, prefetch, pf_shift);   \
+    F32Gemm<TRAITS, MR, NR>::run<false>(m, kc, a, lda, nullptr, w, c, ldc,     \
+                                        init, init_ld, prefetch, pf_shift);    \
   }                                                                            \
   __attribute__((noinline)) inline void f32_bsr_1x##NR##_##MR##x##NR##_##ISA(  \
       int64_t m, int64_t rows, const float *a, int64_t lda,                    \
@@ -205,7 +204,7 @@ template <class I, int MR, int NR> struct F32Gemm {
       const float *init, int64_t init_ld, const float *prefetch,               \
       int pf_shift = 0) {                                                      \
     F32Gemm<TRAITS, MR, NR>::run<true>(m, rows, a, lda, kidx, w, c, ldc, init, \
-                                       init_ld, prefetch, pf_shift);          \
+                                       init_ld, prefetch, pf_shift);           \
   }
 
 // The instances the target table names (codegen/Target.cpp), plus the
