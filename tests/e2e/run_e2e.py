@@ -114,6 +114,22 @@ def check_structure(args, fixture, meta):
               f"{rep['arena_bytes'] / 1e6:.2f} MB")
 
 
+def check_sparse(args, fixture, meta):
+    """Every encoder weight runs on the layout --expect-sparse names
+    ("bsr_k 16x1", "bsr_n 1x16", or "dense"), per canaoc --report."""
+    extra = ["--target", args.target] if args.target else []
+    rep = report(args, fixture, meta["shape_args"], extra)
+    if not check("report (sparse analysis)", rep is not None):
+        return
+    enc = [m for m in rep["matrices"] if "/encoder/" in m["name"]]
+    got = sorted({m["format"] if m["format"] == "dense" else
+                  f"{m['format']} {m['block']}" for m in enc})
+    check(f"encoder weights run on {args.expect_sparse}",
+          bool(enc) and got == [args.expect_sparse],
+          f"{len(enc)} matrices: {', '.join(got)}; kept "
+          f"{rep['work_flops'] / max(rep['flops'], 1):.3f} of the FLOPs")
+
+
 def each_pass_disabled(args, fixture, meta, work):
     """Every pass can be switched off and the model still matches."""
     for name in PASSES:
@@ -340,6 +356,9 @@ def main():
                    "the same bytes; bad tuning files must be rejected")
     p.add_argument("--max-compile-seconds", type=float, default=0)
     p.add_argument("--max-compile-rss-mb", type=float, default=0)
+    p.add_argument("--expect-sparse", default="",
+                   help='layout of every encoder weight: "bsr_k 16x1", '
+                        '"bsr_n 1x16", "dense", ... (canaoc --report)')
     p.add_argument("fixture_args", nargs="*")
     args = p.parse_args()
     work = args.work.resolve()
@@ -414,6 +433,8 @@ def main():
                     each_pass_disabled(args, fixture, meta, work)
             if args.max_kernels_per_layer or args.max_arena_mb:
                 check_structure(args, fixture, meta)
+            if args.expect_sparse:
+                check_sparse(args, fixture, meta)
     passed = sum(results)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")
