@@ -6,6 +6,8 @@
 //                    [--pf-list 2,3] [--reps N]
 //   canao-gemm-bench --tune-layer-norm M:K:N[,...] --kernel NAME --kc N
 //                    --pf N --threads T [--weights-bytes B] [--reps N]
+//   canao-gemm-bench --sparse BLOCK:DENSITY[,...] [--kernel NAME] [--kc N]
+//                    [--threads 1,2] [--reps N]
 //   --direct-a MRxNR[,...]: these tiles' kernels read A in place (the
 //                    target table's directATiles; canaoc --tune passes them)
 //
@@ -36,10 +38,25 @@
 // model); one line per shape:
 //   layer_norm <M> <K> <N> <panels ms> <rows ms>
 //
+// --sparse: block-sparse weights (runtime bsr_pack.h) on the same shapes,
+// M = 128: for each BLOCK:DENSITY (e.g. 16x1:0.25,1x16:0.25) a random W
+// with that fraction of its RxC blocks kept, packed for this build's best
+// BSR kernel of that orientation (Rx1: the BSR-K instance with the largest
+// R that divides the block's; 1xC: BSR-N on the widest dense tile whose NR
+// divides C, A in place where the target table says so, 6x16 unless
+// --direct-a), against the dense kernel (--kernel) on the dense W, run by
+// run in ABBA order, each with as many weight copies as make 64 MiB; the
+// two results are checked against each other. One line per shape and
+// thread count, ms the medians, speedup the median of per-pair ratios:
+//   sparse <block> <density> <M>:<K>:<N> <threads> dense_ms=<x>
+//     sparse_ms=<y> speedup=<x/y> nz_gflops=<y's, on kept weights>
+//     dense_gflops=<x's>
+//
 // Built with -march=native here: it measures this machine, nothing else.
 //
 //===----------------------------------------------------------------------===//
 #include "canao/threadpool.h"
+#include "canao/ukernels/bsr.h"
 #include "canao/ukernels/gemm.h"
 #include "canao/ukernels/rows.h"
 
@@ -49,6 +66,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -72,6 +91,10 @@ constexpr int kPrefetchTilesLog2 = 2;
 #else
 constexpr int kPrefetchTilesLog2 = 3;
 #endif
+
+// BERT's GEMMs (K x N; M = 128): QKV, attention output, FFN in and out.
+const int64_t kBertShapes[][2] = {
+    {768, 768}, {768, 2304}, {768, 3072}, {3072, 768}};
 
 struct Instance {
   const char *name;
@@ -347,7 +370,8 @@ int tune_layer_norm(const std::vector<std::vector<int64_t>> &shapes,
 
 int usage() {
   std::fprintf(stderr, "usage: canao-gemm-bench [--peak] [--kernel NAME] "
-                       "[--kc N] [--threads 1,2] [--reps N]\nkernels:");
+                       "[--kc N] [--threads 1,2] [--reps N] "
+                       "[--sparse RxC:DENSITY,...]\nkernels:");
   for (const Instance &i : instances())
     std::fprintf(stderr, " %s", i.name);
   std::fprintf(stderr, "\n");
@@ -406,9 +430,291 @@ int tune(const std::vector<std::vector<int64_t>> &shapes,
   return 0;
 }
 
+namespace {
+
+// ---- --sparse ---------------------------------------------------------------
+
+// The block-sparse instances, best ISA first (isa: 2 AVX-512, 1 AVX2, 0
+// generic). BSR-N: r = 1, the dense tile mr x nr; BSR-K: r x 1 blocks, nr
+// the lanes.
+struct SparseKernel {
+  const char *name;
+  int isa, r, mr, nr;
+  ukernel::F32BsrNFn n;
+  ukernel::F32BsrKFn k;
+};
+
+const std::vector<SparseKernel> &sparse_kernels() {
+  using namespace ukernel;
+#define N_(MR, NR, ISA, I)                                                     \
+  {                                                                            \
+    "f32_bsr_1x" #NR "_" #MR "x" #NR "_" #ISA, I, 1, MR, NR,                   \
+        f32_bsr_1x##NR##_##MR##x##NR##_##ISA, nullptr                          \
+  }
+#define K_(R, MR, L, ISA, I)                                                   \
+  {                                                                            \
+    "f32_bsr_" #R "x1_" #MR "x" #L "_" #ISA, I, R, MR, L, nullptr,             \
+        f32_bsr_##R##x1_##MR##x##L##_##ISA                                     \
+  }
+  static const std::vector<SparseKernel> all = {
+#if defined(__AVX512F__)
+    K_(16, 12, 16, avx512, 2),
+    N_(12, 32, avx512, 2),
+    N_(8, 32, avx512, 2),
+    N_(6, 64, avx512, 2),
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+    K_(16, 6, 8, avx2, 1),
+    K_(8, 12, 8, avx2, 1),
+    N_(4, 24, avx2, 1),
+    N_(6, 16, avx2, 1),
+#endif
+    K_(16, 3, 4, generic, 0),
+    K_(8, 6, 4, generic, 0),
+    K_(4, 12, 4, generic, 0),
+    N_(4, 8, generic, 0),
+    N_(6, 8, generic, 0)
+  };
+#undef N_
+#undef K_
+  return all;
+}
+
+// The kernel for RxC blocks: of the best ISA that has one, BSR-K with the
+// largest r dividing R (C = 1), or BSR-N with the widest nr dividing C
+// (R = 1); nullptr if none.
+const SparseKernel *pick_sparse(int64_t R, int64_t C) {
+  const SparseKernel *best = nullptr;
+  for (const SparseKernel &k : sparse_kernels()) {
+    const bool fits = C == 1 && R > 1 ? k.k && R % k.r == 0
+                      : R == 1        ? k.n && C % k.nr == 0
+                                      : false;
+    if (fits &&
+        (!best || k.isa > best->isa ||
+         (k.isa == best->isa && (k.k ? k.r > best->r : k.nr > best->nr))))
+      best = &k;
+  }
+  return best;
+}
+
+struct SparseProblem {
+  int64_t M, K, N, kc;
+  std::vector<float> a, w, bias; // w: K x N, row-major
+};
+
+// A packed weight: dense panels (v), or BSR values, pointers and indices
+// (bsr_pack.h).
+struct Packed {
+  std::vector<float> v;
+  std::vector<int32_t> ptr, idx;
+  size_t bytes() const { return (v.size() + ptr.size() + idx.size()) * 4; }
+};
+
+// One GEMM into c; run r reads weight copy r % copies (64 MiB of copies, at
+// most 256), so each run streams its weights from memory as a model does.
+typedef std::function<void(int, float *)> Run;
+
+std::shared_ptr<std::vector<Packed>> copies(const Packed &w) {
+  return std::make_shared<std::vector<Packed>>(
+      std::max<size_t>(1, std::min<size_t>(256, (64ull << 20) / w.bytes())), w);
+}
+
+// gemm<MR, NR> (dense, or BSR-N with ptr / idx) as gemm_gflops runs it.
+template <class Fn>
+Run gemm_run(ThreadPool &pool, const Instance &tile, Fn fn,
+             const SparseProblem &p, const Packed &pk) {
+  auto w = copies(pk);
+  return with_tile(tile, [&](auto mr, auto nr) -> Run {
+    constexpr int MR = decltype(mr)::value, NR = decltype(nr)::value;
+    auto ws = std::make_shared<std::vector<float>>(
+        ukernel::packed_a_floats(p.M, p.K, MR));
+    ukernel::GemmArgs g{};
+    g.M = p.M, g.N = p.N, g.K = p.K, g.kc = p.kc, g.mc = p.M;
+    g.a = p.a.data(), g.lda = p.K, g.bias = p.bias.data(), g.ldc = p.N;
+    g.a_packed = ws->data(), g.pf_log2 = kPrefetchTilesLog2;
+    g.direct_a = readsADirectly(tile);
+    return [&pool, g, w, ws, fn](int r, float *c) mutable {
+      const Packed &q = (*w)[r % w->size()];
+      g.w = q.v.data(), g.c = c;
+      if (!q.ptr.empty())
+        g.row_ptr = q.ptr.data(), g.row_k = q.idx.data();
+      ukernel::gemm<MR, NR>(pool, g, fn, ukernel::NoEpilogue());
+    };
+  });
+}
+
+Run dense_run(ThreadPool &pool, const Instance &inst, const SparseProblem &p) {
+  Packed pk;
+  pk.v.resize((p.N + inst.nr - 1) / inst.nr * inst.nr * p.K);
+  with_tile(inst, [&](auto, auto nr) {
+    ukernel::pack_b<decltype(nr)::value>(p.K, p.N, p.w.data(), p.N,
+                                         pk.v.data());
+    return 0;
+  });
+  return gemm_run(pool, inst, inst.fn, p, pk);
+}
+
+Run sparse_run(ThreadPool &pool, const SparseKernel &sk,
+               const SparseProblem &p) {
+  const bool n = sk.n != nullptr;
+  const int64_t block = n ? sk.nr : sk.r, nkb = bsr::k_blocks(p.K, p.kc);
+  const int64_t kept = n ? bsr::n_rows(p.w.data(), p.K, p.N, block)
+                         : bsr::k_blocks_kept(p.w.data(), p.K, p.N, block);
+  Packed pk;
+  pk.v.resize(std::max<int64_t>(1, kept) * block);
+  pk.ptr.resize((n ? (p.N + block - 1) / block : p.N) * nkb + 1);
+  pk.idx.resize(kept + 1); // one past the end (bsr_pack.h)
+  if (!(n ? bsr::n_pack : bsr::k_pack)(p.w.data(), p.K, p.N, block, p.kc, kept,
+                                       pk.v.data(), pk.ptr.data(),
+                                       pk.idx.data())) {
+    std::fprintf(stderr, "canao-gemm-bench: cannot pack for %s\n", sk.name);
+    std::exit(1);
+  }
+  if (n)
+    return gemm_run(pool, {sk.name, sk.mr, sk.nr, nullptr}, sk.n, p, pk);
+  auto w = copies(pk);
+  ukernel::BsrKArgs g{p.M,        p.N,           p.K,     p.kc,
+                      p.a.data(), p.K,           nullptr, nullptr,
+                      nullptr,    p.bias.data(), nullptr, p.N};
+  auto call = [&](auto mr, auto lanes) -> Run {
+    return [&pool, g, w, fn = sk.k](int r, float *c) mutable {
+      const Packed &q = (*w)[r % w->size()];
+      g.values = q.v.data(), g.bptr = q.ptr.data(), g.bk = q.idx.data();
+      g.c = c;
+      ukernel::bsr_k_gemm<decltype(mr)::value, decltype(lanes)::value>(
+          pool, g, fn, ukernel::NoEpilogue());
+    };
+  };
+  using std::integral_constant;
+#define CASE(MR, L)                                                            \
+  if (sk.mr == MR && sk.nr == L)                                               \
+    return call(integral_constant<int, MR>{}, integral_constant<int, L>{});
+  CASE(12, 16)
+  CASE(12, 8)
+  CASE(6, 8)
+  CASE(12, 4)
+  CASE(6, 4)
+  CASE(3, 4)
+#undef CASE
+  std::fprintf(stderr, "canao-gemm-bench: no driver for %s\n", sk.name);
+  std::abort();
+}
+
+// K x N with round(density * blocks) of its RxC blocks kept, at random.
+std::vector<float> random_block_sparse(std::mt19937 &gen, int64_t K, int64_t N,
+                                       int64_t R, int64_t C, double density) {
+  std::uniform_real_distribution<float> dist(-1, 1);
+  const int64_t kb = (K + R - 1) / R, nb = (N + C - 1) / C;
+  std::vector<int64_t> blocks(kb * nb);
+  std::iota(blocks.begin(), blocks.end(), int64_t(0));
+  std::shuffle(blocks.begin(), blocks.end(), gen);
+  blocks.resize(std::llround(density * double(kb * nb)));
+  std::vector<float> w(K * N, 0.0f);
+  for (int64_t b : blocks)
+    for (int64_t k = b / nb * R; k < std::min(K, (b / nb + 1) * R); ++k)
+      for (int64_t j = b % nb * C; j < std::min(N, (b % nb + 1) * C); ++j)
+        while (w[k * N + j] == 0.0f)
+          w[k * N + j] = dist(gen);
+  return w;
+}
+
+int sparse_bench(const std::string &specs, const Instance &dense, int64_t kc,
+                 const std::vector<int> &threads, int reps) {
+  if (directATiles().empty()) // the target table's (x86-avx2)
+    directATiles().push_back({6, 16});
+  pin_caller();
+  ThreadPool pool;
+  for (size_t b = 0; b <= specs.size();) {
+    const size_t e = std::min(specs.find(',', b), specs.size());
+    const std::string spec = specs.substr(b, e - b),
+                      block = spec.substr(0, spec.find(':'));
+    b = e + 1;
+    const std::vector<int64_t> rc = parse_list(block, 'x');
+    const double density = spec.find(':') == std::string::npos
+                               ? -1.0
+                               : std::atof(spec.c_str() + spec.find(':') + 1);
+    const SparseKernel *sk = rc.size() == 2 && rc[0] > 0 && rc[1] > 0
+                                 ? pick_sparse(rc[0], rc[1])
+                                 : nullptr;
+    if (!sk || !(density >= 0.0 && density <= 1.0)) {
+      std::fprintf(stderr,
+                   "canao-gemm-bench: bad --sparse entry '%s' (RxC:DENSITY, "
+                   "R or C 1, a kernel for it, density in [0, 1])\n",
+                   spec.c_str());
+      return 2;
+    }
+    // BSR-K needs r | kc (r | K holds for BERT's K).
+    const int64_t bkc =
+        sk->k ? std::max<int64_t>(sk->r, kc / sk->r * sk->r) : kc;
+    std::printf("# sparse %s: %s (kc %lld, A %s) vs %s (kc %lld)\n",
+                block.c_str(), sk->name, static_cast<long long>(bkc),
+                sk->k || readsADirectly({sk->name, sk->mr, sk->nr, nullptr})
+                    ? "in place"
+                    : "packed",
+                dense.name, static_cast<long long>(kc));
+    std::fflush(stdout);
+    for (auto &s : kBertShapes) {
+      std::mt19937 gen(42);
+      std::uniform_real_distribution<float> dist(-1, 1);
+      SparseProblem p{128, s[0], s[1], kc, {}, {}, {}};
+      p.a.resize(p.M * p.K);
+      p.bias.resize(p.N);
+      for (auto *v : {&p.a, &p.bias})
+        for (float &x : *v)
+          x = dist(gen);
+      p.w = random_block_sparse(gen, p.K, p.N, rc[0], rc[1], density);
+      const int64_t nnz = std::count_if(p.w.begin(), p.w.end(),
+                                        [](float x) { return x != 0.0f; });
+      const Run runDense = dense_run(pool, dense, p);
+      SparseProblem ps = p;
+      ps.kc = bkc;
+      const Run runSparse = sparse_run(pool, *sk, ps);
+      for (int t : threads) {
+        pool.resize(t);
+        std::vector<float> cd(p.M * p.N), cs(p.M * p.N);
+        std::vector<double> ms[2], ratio;
+        for (int r = 0; r < reps + 2; ++r) {
+          double t1[2];
+          for (int i = 0; i < 2; ++i) {
+            const int which = i ^ (r & 1); // ABBA: dense first on even runs
+            auto t0 = Clock::now();
+            (which ? runSparse : runDense)(r, which ? cs.data() : cd.data());
+            t1[which] = seconds(t0, Clock::now()) * 1e3;
+          }
+          if (r >= 2) {
+            ms[0].push_back(t1[0]), ms[1].push_back(t1[1]);
+            ratio.push_back(t1[0] / t1[1]);
+          }
+        }
+        double err = 0, mag = 0;
+        for (size_t i = 0; i < cd.size(); ++i)
+          err = std::max<double>(err, std::fabs(cd[i] - cs[i])),
+          mag = std::max<double>(mag, std::fabs(cd[i]));
+        if (!(err <= 1e-4 * (1 + mag))) {
+          std::fprintf(stderr, "canao-gemm-bench: %s differs from %s by %g\n",
+                       sk->name, dense.name, err);
+          return 1;
+        }
+        const double dms = median(ms[0]), sms = median(ms[1]);
+        std::printf("sparse %s %g %lld:%lld:%lld %d dense_ms=%.4f "
+                    "sparse_ms=%.4f speedup=%.3f nz_gflops=%.1f "
+                    "dense_gflops=%.1f\n",
+                    block.c_str(), density, static_cast<long long>(p.M),
+                    static_cast<long long>(p.K), static_cast<long long>(p.N), t,
+                    dms, sms, median(ratio), 2.0 * p.M * nnz / sms / 1e6,
+                    2.0 * p.M * p.K * p.N / dms / 1e6);
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   bool peakOnly = false;
-  std::string tuneShapes, layerNormShapes;
+  std::string tuneShapes, layerNormShapes, sparseSpecs;
   int64_t weightsBytes = 64ll << 20;
   int pf = kPrefetchTilesLog2;
   std::vector<int64_t> kcList = {256, 512, 768}, pfList = {kPrefetchTilesLog2};
@@ -429,6 +735,8 @@ int main(int argc, char **argv) {
       peakOnly = true;
     else if (a == "--tune")
       tuneShapes = value();
+    else if (a == "--sparse")
+      sparseSpecs = value();
     else if (a == "--tune-layer-norm")
       layerNormShapes = value();
     else if (a == "--pf")
@@ -472,6 +780,8 @@ int main(int argc, char **argv) {
       inst = &i;
   if (!inst || kc < 1)
     return usage();
+  if (!sparseSpecs.empty())
+    return sparse_bench(sparseSpecs, *inst, kc, threads, reps);
   if (!tuneShapes.empty() || !layerNormShapes.empty()) {
     auto shapes =
         parse_shapes(tuneShapes.empty() ? layerNormShapes : tuneShapes);
@@ -506,9 +816,7 @@ int main(int argc, char **argv) {
   std::printf("| K x N | threads | GFLOP/s | FMA peak | %% of FMA peak | "
               "kernel in L1 | %% of kernel in L1 |\n"
               "|---|---|---|---|---|---|---|\n");
-  const int64_t shapes[][2] = {
-      {768, 768}, {768, 2304}, {768, 3072}, {3072, 768}};
-  for (auto &s : shapes)
+  for (auto &s : kBertShapes)
     for (int t : threads) {
       pool.resize(t);
       std::vector<double> pk, kp, rp, rk;

@@ -80,7 +80,7 @@ struct GemmTile {
 /// How a dense weight is stored (canao-sparse's choice, `canao.sparse`).
 /// The blob holds, in order: the values (kept x block floats), the
 /// pointers (int32, one per panel or output and k block, plus one) and the
-/// indices (int32, one per row or block kept); runtime bsr_pack.h documents
+/// indices (int32, one per row or block kept, plus one); bsr_pack.h documents
 /// both layouts.
 struct SparseLayout {
   enum Format { Dense, BsrN, BsrK } format = Dense;
@@ -92,7 +92,12 @@ struct SparseLayout {
   int64_t pointers() const {
     return (format == BsrN ? (N + block - 1) / block : N) * kBlocks() + 1;
   }
-  int64_t bytes() const { return (valueFloats() + pointers() + kept) * 4; }
+  /// Indices: one per row or block kept, and one past the end that the
+  /// kernels read ahead.
+  int64_t indices() const { return kept + 1; }
+  int64_t bytes() const {
+    return (valueFloats() + pointers() + indices()) * 4;
+  }
 };
 
 /// The tile `target` gives an op by default (mr, nr, kc from the table or

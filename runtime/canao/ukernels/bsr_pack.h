@@ -9,11 +9,13 @@
 // them, but each panel keeps only its rows k with a nonzero among its NR
 // columns. Per k block b of kc rows (nkb = ceil(K / kc) of them):
 //   row_ptr[p * nkb + b] .. row_ptr[p * nkb + b + 1]   rows of panel p in b
-//   row_k[i]      k of row i, relative to the block's first k
+//   row_k[i]      k of row i, relative to the block's first k; rows + 1
+//                 entries (the kernels read one ahead; the last is 0)
 //   values[i][NR] the row's NR weights (zero beyond N)
 // BSR-K (blocks along K, Rx1): per output n and k block b,
 //   bptr[n * nkb + b] .. bptr[n * nkb + b + 1]   its nonzero blocks in b
-//   bk[j]         the block's first k (absolute; a multiple of R)
+//   bk[j]         the block's first k (absolute; a multiple of R); blocks + 1
+//                 entries, as row_k
 //   values[j][R]  its R weights
 // kc must be a multiple of R, and R must divide K, so no block crosses a k
 // block or the end of A's rows.
@@ -47,7 +49,7 @@ inline int64_t n_rows(const float *w, int64_t K, int64_t N, int64_t NR) {
 }
 
 // Fills values (rows * NR floats), row_ptr (panels * nkb + 1) and row_k
-// (rows); `rows` is n_rows(). Returns false if the counts disagree.
+// (rows + 1); `rows` is n_rows(). Returns false if the counts disagree.
 inline bool n_pack(const float *w, int64_t K, int64_t N, int64_t NR, int64_t kc,
                    int64_t rows, float *values, int32_t *row_ptr,
                    int32_t *row_k) {
@@ -72,6 +74,7 @@ inline bool n_pack(const float *w, int64_t K, int64_t N, int64_t NR, int64_t kc,
     }
   const int64_t panels = (N + NR - 1) / NR;
   row_ptr[panels * nkb] = static_cast<int32_t>(i);
+  row_k[i] = 0;
   return i == rows;
 }
 
@@ -92,7 +95,7 @@ inline int64_t k_blocks_kept(const float *w, int64_t K, int64_t N, int64_t R) {
   return blocks;
 }
 
-// Fills values (blocks * R floats), bptr (N * nkb + 1) and bk (blocks);
+// Fills values (blocks * R floats), bptr (N * nkb + 1) and bk (blocks + 1);
 // `blocks` is k_blocks_kept(). False if the counts disagree or the shape
 // breaks the layout's rules (R divides K and kc).
 inline bool k_pack(const float *w, int64_t K, int64_t N, int64_t R, int64_t kc,
@@ -119,6 +122,7 @@ inline bool k_pack(const float *w, int64_t K, int64_t N, int64_t R, int64_t kc,
       }
     }
   bptr[N * nkb] = static_cast<int32_t>(j);
+  bk[j] = 0;
   return j == blocks;
 }
 

@@ -5,7 +5,8 @@
 // W is stored per output column as its nonzero Rx1 blocks (R consecutive k
 // of one output): output o's blocks are [bptr[o * bstride],
 // bptr[o * bstride + 1]) of `bk` (the block's first k, absolute in A) and
-// `bv` (R floats each, in k order). A is read in place, row-major: a block
+// `bv` (R floats each, in k order); bk[b1] must be readable (the layout
+// stores one entry past the end). A is read in place, row-major: a block
 // is R contiguous floats of each row, so the kernel multiplies R/lanes
 // vectors of A by the block's R weights, vector by vector, and keeps the
 // partial sums of MR tokens in registers across all of the output's blocks.
@@ -63,9 +64,14 @@ template <class I, int R, int MR, int RA> struct F32BsrK {
       if (o < g) {
         const int32_t b0 = bptr[o * bstride], b1 = bptr[o * bstride + 1];
         const float *wv = bv + int64_t(b0) * R;
+        // The next block's k is loaded one block ahead (bk has an entry
+        // past the end): A's loads then do not wait on a load, which filled
+        // the address queues and halved the rate on Zen 2.
+        int64_t knext = bk[b0];
 #pragma GCC unroll 2
         for (int32_t b = b0; b < b1; ++b, wv += R) {
-          const int64_t k = bk[b];
+          const int64_t k = knext;
+          knext = bk[b + 1];
           V w[RV];
 #pragma GCC unroll 8
           for (int v = 0; v < RV; ++v)
