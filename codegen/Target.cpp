@@ -52,11 +52,12 @@ const std::vector<TargetDesc> &canao::targets() {
        // A in place measured 12% faster for 128x512x128 on 6x16 (packing
        // included), the same for 4x24, whose 4-row packing does vectorize.
        {{6, 16}},
-       // Zen 2, M = 128, 25% of the blocks kept (per nonzero FLOP against
-       // 4x24 dense): 16x1 55 vs 91 GFLOP/s; 8x1 assumed a little slower.
-       {{16, 6, 1.65}, {8, 12, 1.8}},
-       // BSR-N on 6x16 with A in place: 81-87 vs 91 GFLOP/s per row kept.
-       1.1},
+       // Time per nonzero FLOP against 4x24 dense, `canaoc --tune` on Zen 2
+       // (BERT's 4 GEMM shapes, M = 128, 25% kept, weights cold as in
+       // BERT-base, median): 16x1 2.05, 8x1 3.28 (12 rows of A leave L1),
+       // BSR-N 1x24 1.32. With weights in cache 16x1 measured 1.65.
+       {{16, 6, 2.0}, {8, 12, 3.3}},
+       1.3},
       {"x86-avx512",
        "avx512",
        512,

@@ -13,7 +13,9 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 using namespace canao;
@@ -172,6 +174,58 @@ canao::tuneGemm(const TargetDesc &target,
   if (t.chosen.kernel.empty())
     return fail("--tune: the benchmark measured no " + target.isa +
                 " microkernel");
+
+  // The block-sparse kernels against the dense one at 25% density, paired
+  // run by run: the cost per nonzero FLOP that canao-sparse's model uses.
+  {
+    std::string list = "1x" + std::to_string(target.gemmCols) + ":0.25";
+    for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
+      list += "," + std::to_string(k.r) + "x1:0.25";
+    std::vector<llvm::StringRef> runSp = {exe, "--sparse", list, "--threads",
+                                          "1", "--reps",   "9"};
+    step("tuning: timing the block-sparse kernels (" + list + ")");
+    const std::string spOut = (dir + "/out_sparse.txt").str();
+    std::optional<llvm::StringRef> spRedirects[] = {
+        std::nullopt, llvm::StringRef(spOut), llvm::StringRef(err)};
+    if (llvm::sys::ExecuteAndWait(exe, runSp, std::nullopt, spRedirects) != 0)
+      return fail("--tune: the sparse benchmark failed");
+    auto spText = llvm::MemoryBuffer::getFile(spOut);
+    if (!spText)
+      return fail("--tune: the sparse benchmark wrote no results");
+    // Per block shape, the median over the shapes of
+    // (sparse ms / dense ms) / density.
+    std::map<std::string, std::vector<double>> costs;
+    lines.clear();
+    (*spText)->getBuffer().split(lines, '\n', -1, false);
+    for (llvm::StringRef line : lines) {
+      llvm::SmallVector<llvm::StringRef> f;
+      line.split(f, ' ');
+      double density = 0, dense = 0, sparse = 0;
+      if (f.empty() || f[0] != "sparse")
+        continue;
+      if (f.size() < 8 || f[2].getAsDouble(density) ||
+          !f[5].consume_front("dense_ms=") || f[5].getAsDouble(dense) ||
+          !f[6].consume_front("sparse_ms=") || f[6].getAsDouble(sparse) ||
+          density <= 0 || dense <= 0)
+        return fail("--tune: cannot parse benchmark output '" + line + "'");
+      costs[f[1].str()].push_back(sparse / dense / density);
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    SparseCosts sc;
+    sc.bsrN = median(costs["1x" + std::to_string(target.gemmCols)]);
+    for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
+      sc.bsrK.push_back({k.r, median(costs[std::to_string(k.r) + "x1"])});
+    bool all = sc.bsrN > 0;
+    for (auto [r, c] : sc.bsrK)
+      all = all && c > 0;
+    if (!all)
+      return fail("--tune: the sparse benchmark measured no " + target.isa +
+                  " kernel for some block shape");
+    t.sparse = sc;
+  }
   if (layerNormShapes.empty() || threads < 2)
     return t;
 
@@ -264,6 +318,15 @@ std::string canao::tuningToJson(const Tuning &t) {
         {"threads", t.layerNorm->threads},
         {"panels_ms", std::round(t.layerNorm->panelsMs * 1000) / 1000},
         {"rows_ms", std::round(t.layerNorm->rowsMs * 1000) / 1000}};
+  if (t.sparse) {
+    llvm::json::Array bsrK;
+    for (auto [r, c] : t.sparse->bsrK)
+      bsrK.push_back(
+          llvm::json::Object{{"r", r}, {"cost", std::round(c * 1000) / 1000}});
+    root["sparse"] = llvm::json::Object{
+        {"bsr_n_cost", std::round(t.sparse->bsrN * 1000) / 1000},
+        {"bsr_k", std::move(bsrK)}};
+  }
   std::string s;
   llvm::raw_string_ostream os(s);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
@@ -321,6 +384,33 @@ llvm::Expected<Tuning> canao::readTuning(const std::string &path,
     s.split = split->str();
     t.layerNorm = s;
   }
+  // sparse is optional (older files): the table's costs. Each cost must be
+  // positive and name a kernel of the target.
+  if (const llvm::json::Value *v = root->get("sparse")) {
+    const llvm::json::Object *sp = v->getAsObject();
+    auto bad = [&](const std::string &why) {
+      return fail("tuning file '" + path + "': sparse " + why);
+    };
+    auto n = sp ? sp->getNumber("bsr_n_cost") : std::nullopt;
+    const llvm::json::Array *k = sp ? sp->getArray("bsr_k") : nullptr;
+    if (!n || !k || !(*n > 0 && *n < 100))
+      return bad("needs bsr_n_cost in (0, 100) and a bsr_k list");
+    SparseCosts sc;
+    sc.bsrN = *n;
+    for (const llvm::json::Value &e : *k) {
+      const llvm::json::Object *o = e.getAsObject();
+      auto r = o ? o->getInteger("r") : std::nullopt;
+      auto c = o ? o->getNumber("cost") : std::nullopt;
+      bool known = false;
+      for (const TargetDesc::BsrKKernel &kk : target.bsrKKernels)
+        known |= r && kk.r == *r;
+      if (!known || !c || !(*c > 0 && *c < 100))
+        return bad("bsr_k entries need an r the target has a kernel for and "
+                   "a cost in (0, 100)");
+      sc.bsrK.push_back({static_cast<int>(*r), *c});
+    }
+    t.sparse = sc;
+  }
   return t;
 }
 
@@ -330,5 +420,12 @@ TargetDesc canao::applyTuning(const TargetDesc &target, const Tuning &t) {
   out.gemmCols = t.chosen.cols;
   out.gemmDepth = t.chosen.depth;
   out.prefetchTilesLog2 = t.chosen.pf;
+  if (t.sparse) {
+    out.bsrNCost = t.sparse->bsrN;
+    for (auto [r, c] : t.sparse->bsrK)
+      for (TargetDesc::BsrKKernel &k : out.bsrKKernels)
+        if (k.r == r)
+          k.cost = c;
+  }
   return out;
 }

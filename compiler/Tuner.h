@@ -7,7 +7,8 @@
 // tile, the two fusion variants of the dense layers with a LayerNorm
 // epilogue on the machine's cores (rows: each thread normalizes its own
 // rows in the GEMM's pass; panels: a LayerNorm pass after a barrier), and
-// writes the fastest as a tuning file.
+// the block-sparse kernels against the dense one (the cost factors of
+// canao-sparse's model), and writes the results as a tuning file.
 // `canaoc --tuning FILE` reuses it: the output is a function of the model,
 // the options and the file, so CI can regenerate kernels byte for byte.
 //
@@ -44,10 +45,18 @@ struct LayerNormSplit {
   double panelsMs = 0, rowsMs = 0; ///< totals over the model's shapes
 };
 
+/// Measured cost per nonzero FLOP of the block-sparse kernels relative to
+/// the dense one (canao-sparse's cost model; the table's without a file).
+struct SparseCosts {
+  double bsrN = 0;                          ///< BSR-N on the dense tile
+  std::vector<std::pair<int, double>> bsrK; ///< (R, cost) per BSR-K kernel
+};
+
 struct Tuning {
   std::string target;
   TuningCandidate chosen;
   std::optional<LayerNormSplit> layerNorm; ///< absent: the table's (rows)
+  std::optional<SparseCosts> sparse;       ///< absent: the table's
   std::vector<std::string> shapes;         ///< "MxKxN"
   std::vector<TuningCandidate> candidates;
 };
@@ -80,7 +89,7 @@ std::string tuningToJson(const Tuning &t);
 llvm::Expected<Tuning> readTuning(const std::string &path,
                                   const TargetDesc &target);
 
-/// `target` with the tuned tile, k block and prefetch spread.
+/// `target` with the tuned tile, k block, prefetch spread and sparse costs.
 TargetDesc applyTuning(const TargetDesc &target, const Tuning &t);
 
 } // namespace canao

@@ -642,6 +642,14 @@ int main(int argc, char **argv) {
     SparseOptions sparseOptions;
     sparseOptions.target = tuned.name;
     sparseOptions.disableSparse = o.denseOnly;
+    if (!o.tuneOut.empty() || !o.tuningIn.empty()) {
+      sparseOptions.bsrNCost = tuned.bsrNCost;
+      std::string costs;
+      for (const TargetDesc::BsrKKernel &k : tuned.bsrKKernels)
+        costs += (costs.empty() ? "" : ",") + std::to_string(k.r) + ":" +
+                 llvm::formatv("{0:f3}", k.cost).str();
+      sparseOptions.bsrKCosts = costs;
+    }
     pm.addNestedPass<mlir::func::FuncOp>(createSparse(sparseOptions));
     if (mlir::failed(pm.run(**module)))
       return error("tiling failed: " + diagText);

@@ -168,6 +168,11 @@ def Sparse : Pass<"canao-sparse", "mlir::func::FuncOp"> {
            "least predicted saving (fraction of dense time) for a sparse layout">,
     Option<"disableSparse", "dense-only", "bool", /*default=*/"false",
            "analyse and report, but keep every weight dense">,
+    Option<"bsrNCost", "bsr-n-cost", "double", /*default=*/"0",
+           "BSR-N cost per nonzero FLOP vs dense (0: the target table's; a "
+           "tuning file's)">,
+    Option<"bsrKCosts", "bsr-k-costs", "std::string", /*default=*/"\"\"",
+           "R:cost,... for the BSR-K kernels (empty: the table's)">,
   ];
   let dependentDialects = ["::canao::CanaoDialect"];
 }

@@ -50,12 +50,36 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
   using SparseBase::SparseBase;
 
   void runOnOperation() override {
-    const TargetDesc *desc = lookupTarget(target);
-    if (!desc) {
+    const TargetDesc *found = lookupTarget(target);
+    if (!found) {
       getOperation().emitError("canao-sparse: unknown target '")
           << target << "'";
       return signalPassFailure();
     }
+    // Measured costs (canaoc --tune's) replace the table's.
+    TargetDesc machine = *found;
+    if (bsrNCost > 0)
+      machine.bsrNCost = bsrNCost;
+    llvm::SmallVector<StringRef> entries;
+    StringRef(bsrKCosts).split(entries, ',', -1, false);
+    for (StringRef e : entries) {
+      auto [r, c] = e.split(':');
+      int rows = 0;
+      double cost = 0;
+      bool known = false;
+      if (!r.getAsInteger(10, rows) && !c.getAsDouble(cost) && cost > 0)
+        for (TargetDesc::BsrKKernel &k : machine.bsrKKernels)
+          if (k.r == rows) {
+            k.cost = cost;
+            known = true;
+          }
+      if (!known) {
+        getOperation().emitError("canao-sparse: bad bsr-k-costs entry '")
+            << e << "' (want R:cost for a BSR-K kernel of " << target << ")";
+        return signalPassFailure();
+      }
+    }
+    const TargetDesc *desc = &machine;
     if (minGain < 0 || minGain >= 1) {
       getOperation().emitError("canao-sparse: min-gain must be in [0, 1)");
       return signalPassFailure();

@@ -218,7 +218,17 @@ def tuning_checks(args, fixture, meta, out, work):
         check(f"layer_norm split {split} in a tuning file is followed",
               r.returncode == 0 and (rows > 0) == (split == "rows"),
               f"{rows} dense ops split rows; {r.stderr.strip()}")
+    sp = data.get("sparse")
+    check("--tune measured the block-sparse kernels' costs",
+          isinstance(sp, dict) and sp.get("bsr_n_cost", 0) > 0
+          and sp.get("bsr_k") and all(e.get("cost", 0) > 0
+                                      for e in sp["bsr_k"]), f"sparse {sp}")
     bad = {
+        "a sparse cost out of range": json.dumps(
+            {**data, "sparse": {**(sp or {}), "bsr_n_cost": -1}}),
+        "a sparse kernel the target lacks": json.dumps(
+            {**data, "sparse": {"bsr_n_cost": 1.2,
+                                "bsr_k": [{"r": 3, "cost": 2}]}}),
         "not JSON": "{",
         "not a tuning file": "[1, 2]",
         "another target": json.dumps({**data, "target": "no-such-target"}),
