@@ -36,7 +36,8 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bert_vs_ort import BENCH, ROOT, cpu_model, export, log, run  # noqa: E402
+from bert_vs_ort import (BENCH, ROOT, cpu_model, export, log,  # noqa: E402
+                         measure_peak, run)
 
 CURVE = [f"{b}:{r}" for b in ("16x1", "1x16") for r in (0.5, 0.75, 0.9, 0.95)]
 DEFAULT = CURVE + ["1x1:0.5", "4x4:0.75", "32x1:0.75"]
@@ -178,12 +179,15 @@ def main():
                    help="16x1:0.75 and 1x16:0.75 only, 3 rounds")
     p.add_argument("--target", default="host")
     p.add_argument("--canaoc", type=Path, default=ROOT / "build/compiler/canaoc")
+    p.add_argument("--peak-cmd", default="build/bench/canao-gemm-bench --peak")
     p.add_argument("--md", type=Path, default=ROOT / "docs/sparse-benchmark.md")
     p.add_argument("--svg", type=Path, default=ROOT / "docs/sparse-benchmark.svg")
     a = p.parse_args()
     if a.quick:
         a.variants, a.rounds = "16x1:0.75,1x16:0.75", 3
     threads = [int(t) for t in a.threads.split(",")]
+    # The machine's fp32 peak before and after: a shared VM's speed drifts.
+    peaks = [measure_peak(a.peak_cmd)]
     fx = export("bert-base")
     meta = json.loads((fx / "meta.json").read_text())
     log("compiling canao dense ...")
@@ -215,11 +219,17 @@ def main():
                       "weights": wfile.stat().st_size,
                       "dense_weights": dense_w.stat().st_size}
         (BENCH / "sparse" / "results.json").write_text(json.dumps(results, indent=1))
+    peaks.append(measure_peak(a.peak_cmd))
+    peak_txt = "; ".join(
+        f"FMA loop {t}t " + "/".join(f"{p[('peak', t)]:.0f}" for p in peaks
+                                      if ('peak', t) in p) + " GFLOP/s"
+        for t in threads) + " (before/after)"
     md = [f"# Block-sparse BERT-base vs ONNX Runtime\n",
           f"{datetime.date.today()}; {cpu_model()}; ONNX Runtime "
           f"{ort.__version__}; canaoc --target {a.target}; {a.rounds} rounds x "
           f"{a.runs} runs, interleaved, medians. BERT-base 12L/768, batch 1 x "
-          f"seq 128, random weights pruned with `canaoc prune`.\n",
+          f"seq 128, random weights pruned with `canaoc prune`. Peak: "
+          f"{peak_txt}.\n",
           f"Command: `.venv/bin/python bench/sparse_vs_ort.py "
           f"{' '.join(sys.argv[1:])}`\n",
           "| pruned | T | kernels | kept | ORT ms | canao ms | canao dense ms "
