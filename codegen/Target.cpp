@@ -32,8 +32,9 @@ const std::vector<TargetDesc> &canao::targets() {
        8,
        {{4, 8}, {6, 8}},
        {},
-       // BSR-K on 4 lanes: not measured yet; assumed as on AVX2.
-       {{4, 12, 1.8}, {8, 6, 1.75}, {16, 3, 1.7}}},
+       // BSR on 4 lanes: not measured yet; assumed a little slower than on
+       // AVX2, 16x1 first on ties (fewer index loads).
+       {{4, 12, {0.2, 1.2}}, {8, 6, {0.15, 1.1}}, {16, 3, {0.12, 1.05}}}},
       {"x86-avx2",
        "avx2",
        256,
@@ -52,12 +53,13 @@ const std::vector<TargetDesc> &canao::targets() {
        // A in place measured 12% faster for 128x512x128 on 6x16 (packing
        // included), the same for 4x24, whose 4-row packing does vectorize.
        {{6, 16}},
-       // Time per nonzero FLOP against 4x24 dense, `canaoc --tune` on Zen 2
-       // (BERT's 4 GEMM shapes, M = 128, 25% kept, weights cold as in
-       // BERT-base, median): 16x1 2.05, 8x1 3.28 (12 rows of A leave L1),
-       // BSR-N 1x24 1.32. With weights in cache 16x1 measured 1.65.
-       {{16, 6, 2.0}, {8, 12, 3.3}},
-       1.3},
+       // Fitted to BERT-base end to end on Zen 2 (bench/sparse_vs_ort.py,
+       // 2026-12-01, time vs canao dense at 50/75/90/95% kept, attention
+       // and LayerNorm taken out): 16x1 0.12 + 1.0 x kept; BSR-N (1x16 on
+       // 6x16) 0.07 + 1.2 x kept. 8x1 (12 rows of A leave L1) measured 1.6x
+       // 16x1's time in canao-gemm-bench --sparse.
+       {{16, 6, {0.12, 1.0}}, {8, 12, {0.15, 1.6}}},
+       {0.07, 1.2}},
       {"x86-avx512",
        "avx512",
        512,
@@ -74,7 +76,8 @@ const std::vector<TargetDesc> &canao::targets() {
        32,
        {{12, 32}, {8, 32}, {6, 64}},
        {},
-       {{16, 12, 1.6}}},
+       // Not measured yet: assumed as on AVX2.
+       {{16, 12, {0.12, 1.0}}}},
   };
   return table;
 }

@@ -43,17 +43,24 @@ struct TargetDesc {
   /// from a packed copy (GemmArgs::direct_a): where packing costs more than
   /// the single broadcast stream saves.
   std::vector<std::pair<int, int>> directATiles = {};
+  /// A block-sparse kernel's time relative to the dense kernel's as a
+  /// function of the work it keeps (kept / dense FLOPs, padded tiles):
+  /// fixed + perFlop x kept. `fixed` is what does not shrink with the
+  /// weights (per output and token tile: accumulators, the transpose-add,
+  /// loop exits; the epilogue); the canao-sparse cost model's input.
+  struct SparseCost {
+    double fixed = 0.07, perFlop = 1.2;
+    double at(double kept) const { return fixed + perFlop * kept; }
+  };
   /// Block-sparse kernels for blocks along K (BSR-K, runtime f32_bsr.h):
-  /// block rows R, token rows MR, and the time per nonzero FLOP relative to
-  /// the dense kernel's (measured; the canao-sparse cost model's input).
-  /// Every dense tile also has a BSR-N instance (1xNR blocks, f32_bsr_1xNR),
-  /// at bsrNCost per row kept relative to a dense row.
+  /// block rows R, token rows MR, cost. Every dense tile also has a BSR-N
+  /// instance (1xNR blocks, f32_bsr_1xNR), at bsrNCost.
   struct BsrKKernel {
     int r, mr;
-    double cost;
+    SparseCost cost;
   };
   std::vector<BsrKKernel> bsrKKernels = {};
-  double bsrNCost = 1.1;
+  SparseCost bsrNCost = {};
 
   bool readsADirectly(int64_t rows, int64_t cols) const {
     for (auto [r, c] : directATiles)
@@ -95,9 +102,7 @@ struct SparseLayout {
   /// Indices: one per row or block kept, and one past the end that the
   /// kernels read ahead.
   int64_t indices() const { return kept + 1; }
-  int64_t bytes() const {
-    return (valueFloats() + pointers() + indices()) * 4;
-  }
+  int64_t bytes() const { return (valueFloats() + pointers() + indices()) * 4; }
 };
 
 /// The tile `target` gives an op by default (mr, nr, kc from the table or

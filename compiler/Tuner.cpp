@@ -175,14 +175,19 @@ canao::tuneGemm(const TargetDesc &target,
     return fail("--tune: the benchmark measured no " + target.isa +
                 " microkernel");
 
-  // The block-sparse kernels against the dense one at 25% density, paired
-  // run by run: the cost per nonzero FLOP that canao-sparse's model uses.
+  // The block-sparse kernels against the dense one at 10% and 40% of the
+  // blocks kept, paired run by run: a line through the two points is the
+  // fixed + perFlop x kept of canao-sparse's cost model.
   {
-    std::string list = "1x" + std::to_string(target.gemmCols) + ":0.25";
+    const double lo = 0.1, hi = 0.4;
+    std::vector<std::string> blocks = {"1x" + std::to_string(target.gemmCols)};
     for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
-      list += "," + std::to_string(k.r) + "x1:0.25";
+      blocks.push_back(std::to_string(k.r) + "x1");
+    std::string list;
+    for (const std::string &blk : blocks)
+      list += (list.empty() ? "" : ",") + blk + ":0.1," + blk + ":0.4";
     std::vector<llvm::StringRef> runSp = {exe, "--sparse", list, "--threads",
-                                          "1", "--reps",   "9"};
+                                          "1", "--reps",   "7"};
     step("tuning: timing the block-sparse kernels (" + list + ")");
     const std::string spOut = (dir + "/out_sparse.txt").str();
     std::optional<llvm::StringRef> spRedirects[] = {
@@ -192,35 +197,44 @@ canao::tuneGemm(const TargetDesc &target,
     auto spText = llvm::MemoryBuffer::getFile(spOut);
     if (!spText)
       return fail("--tune: the sparse benchmark wrote no results");
-    // Per block shape, the median over the shapes of
-    // (sparse ms / dense ms) / density.
-    std::map<std::string, std::vector<double>> costs;
+    // sparse ms / dense ms per "block density", over the shapes.
+    std::map<std::string, std::vector<double>> ratios;
     lines.clear();
     (*spText)->getBuffer().split(lines, '\n', -1, false);
     for (llvm::StringRef line : lines) {
       llvm::SmallVector<llvm::StringRef> f;
       line.split(f, ' ');
-      double density = 0, dense = 0, sparse = 0;
+      double dense = 0, sparse = 0;
       if (f.empty() || f[0] != "sparse")
         continue;
-      if (f.size() < 8 || f[2].getAsDouble(density) ||
-          !f[5].consume_front("dense_ms=") || f[5].getAsDouble(dense) ||
-          !f[6].consume_front("sparse_ms=") || f[6].getAsDouble(sparse) ||
-          density <= 0 || dense <= 0)
+      if (f.size() < 8 || !f[5].consume_front("dense_ms=") ||
+          f[5].getAsDouble(dense) || !f[6].consume_front("sparse_ms=") ||
+          f[6].getAsDouble(sparse) || dense <= 0)
         return fail("--tune: cannot parse benchmark output '" + line + "'");
-      costs[f[1].str()].push_back(sparse / dense / density);
+      ratios[(f[1] + " " + f[2]).str()].push_back(sparse / dense);
     }
     auto median = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
-      return v.empty() ? 0.0 : v[v.size() / 2];
+      return v.empty() ? -1.0 : v[v.size() / 2];
+    };
+    auto fit = [&](const std::string &blk,
+                   TargetDesc::SparseCost &cost) -> bool {
+      const double rlo = median(ratios[blk + " 0.1"]),
+                   rhi = median(ratios[blk + " 0.4"]);
+      if (rlo <= 0 || rhi <= 0)
+        return false;
+      // Noise can tilt the line; keep it inside what the file accepts.
+      cost.perFlop = std::clamp((rhi - rlo) / (hi - lo), 0.05, 99.0);
+      cost.fixed = std::clamp(rlo - lo * cost.perFlop, 0.0, 9.0);
+      return true;
     };
     SparseCosts sc;
-    sc.bsrN = median(costs["1x" + std::to_string(target.gemmCols)]);
-    for (const TargetDesc::BsrKKernel &k : target.bsrKKernels)
-      sc.bsrK.push_back({k.r, median(costs[std::to_string(k.r) + "x1"])});
-    bool all = sc.bsrN > 0;
-    for (auto [r, c] : sc.bsrK)
-      all = all && c > 0;
+    bool all = fit(blocks[0], sc.bsrN);
+    for (size_t i = 0; i < target.bsrKKernels.size(); ++i) {
+      TargetDesc::SparseCost c;
+      all = all && fit(blocks[i + 1], c);
+      sc.bsrK.push_back({target.bsrKKernels[i].r, c});
+    }
     if (!all)
       return fail("--tune: the sparse benchmark measured no " + target.isa +
                   " kernel for some block shape");
@@ -319,13 +333,19 @@ std::string canao::tuningToJson(const Tuning &t) {
         {"panels_ms", std::round(t.layerNorm->panelsMs * 1000) / 1000},
         {"rows_ms", std::round(t.layerNorm->rowsMs * 1000) / 1000}};
   if (t.sparse) {
+    auto cost = [](const TargetDesc::SparseCost &c) {
+      return llvm::json::Object{
+          {"fixed", std::round(c.fixed * 1000) / 1000},
+          {"per_flop", std::round(c.perFlop * 1000) / 1000}};
+    };
     llvm::json::Array bsrK;
-    for (auto [r, c] : t.sparse->bsrK)
-      bsrK.push_back(
-          llvm::json::Object{{"r", r}, {"cost", std::round(c * 1000) / 1000}});
-    root["sparse"] = llvm::json::Object{
-        {"bsr_n_cost", std::round(t.sparse->bsrN * 1000) / 1000},
-        {"bsr_k", std::move(bsrK)}};
+    for (auto [r, c] : t.sparse->bsrK) {
+      llvm::json::Object o = cost(c);
+      o["r"] = r;
+      bsrK.push_back(std::move(o));
+    }
+    root["sparse"] = llvm::json::Object{{"bsr_n", cost(t.sparse->bsrN)},
+                                        {"bsr_k", std::move(bsrK)}};
   }
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -384,30 +404,37 @@ llvm::Expected<Tuning> canao::readTuning(const std::string &path,
     s.split = split->str();
     t.layerNorm = s;
   }
-  // sparse is optional (older files): the table's costs. Each cost must be
-  // positive and name a kernel of the target.
+  // sparse is optional (older files): the table's costs. Each cost needs
+  // fixed in [0, 10) and per_flop in (0, 100), and r a kernel of the target.
   if (const llvm::json::Value *v = root->get("sparse")) {
     const llvm::json::Object *sp = v->getAsObject();
     auto bad = [&](const std::string &why) {
       return fail("tuning file '" + path + "': sparse " + why);
     };
-    auto n = sp ? sp->getNumber("bsr_n_cost") : std::nullopt;
-    const llvm::json::Array *k = sp ? sp->getArray("bsr_k") : nullptr;
-    if (!n || !k || !(*n > 0 && *n < 100))
-      return bad("needs bsr_n_cost in (0, 100) and a bsr_k list");
+    auto cost = [](const llvm::json::Object *o, TargetDesc::SparseCost &c) {
+      auto f = o ? o->getNumber("fixed") : std::nullopt;
+      auto p = o ? o->getNumber("per_flop") : std::nullopt;
+      if (!f || !p || !(*f >= 0 && *f < 10) || !(*p > 0 && *p < 100))
+        return false;
+      c = {*f, *p};
+      return true;
+    };
     SparseCosts sc;
-    sc.bsrN = *n;
+    const llvm::json::Array *k = sp ? sp->getArray("bsr_k") : nullptr;
+    if (!sp || !k || !cost(sp->getObject("bsr_n"), sc.bsrN))
+      return bad("needs bsr_n {fixed in [0, 10), per_flop in (0, 100)} and "
+                 "a bsr_k list");
     for (const llvm::json::Value &e : *k) {
       const llvm::json::Object *o = e.getAsObject();
       auto r = o ? o->getInteger("r") : std::nullopt;
-      auto c = o ? o->getNumber("cost") : std::nullopt;
+      TargetDesc::SparseCost c;
       bool known = false;
       for (const TargetDesc::BsrKKernel &kk : target.bsrKKernels)
         known |= r && kk.r == *r;
-      if (!known || !c || !(*c > 0 && *c < 100))
-        return bad("bsr_k entries need an r the target has a kernel for and "
-                   "a cost in (0, 100)");
-      sc.bsrK.push_back({static_cast<int>(*r), *c});
+      if (!known || !cost(o, c))
+        return bad("bsr_k entries need an r the target has a kernel for, "
+                   "fixed in [0, 10) and per_flop in (0, 100)");
+      sc.bsrK.push_back({static_cast<int>(*r), c});
     }
     t.sparse = sc;
   }

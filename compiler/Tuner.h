@@ -45,11 +45,12 @@ struct LayerNormSplit {
   double panelsMs = 0, rowsMs = 0; ///< totals over the model's shapes
 };
 
-/// Measured cost per nonzero FLOP of the block-sparse kernels relative to
-/// the dense one (canao-sparse's cost model; the table's without a file).
+/// Measured time of the block-sparse kernels relative to the dense one,
+/// fixed + perFlop x kept (canao-sparse's cost model; the table's without a
+/// file).
 struct SparseCosts {
-  double bsrN = 0;                          ///< BSR-N on the dense tile
-  std::vector<std::pair<int, double>> bsrK; ///< (R, cost) per BSR-K kernel
+  TargetDesc::SparseCost bsrN; ///< BSR-N on the dense tile
+  std::vector<std::pair<int, TargetDesc::SparseCost>> bsrK; ///< per R
 };
 
 struct Tuning {

@@ -643,11 +643,14 @@ int main(int argc, char **argv) {
     sparseOptions.target = tuned.name;
     sparseOptions.disableSparse = o.denseOnly;
     if (!o.tuneOut.empty() || !o.tuningIn.empty()) {
-      sparseOptions.bsrNCost = tuned.bsrNCost;
+      auto cost = [](const TargetDesc::SparseCost &c) {
+        return llvm::formatv("{0:f3}:{1:f3}", c.fixed, c.perFlop).str();
+      };
+      sparseOptions.bsrNCost = cost(tuned.bsrNCost);
       std::string costs;
       for (const TargetDesc::BsrKKernel &k : tuned.bsrKKernels)
         costs += (costs.empty() ? "" : ",") + std::to_string(k.r) + ":" +
-                 llvm::formatv("{0:f3}", k.cost).str();
+                 cost(k.cost);
       sparseOptions.bsrKCosts = costs;
     }
     pm.addNestedPass<mlir::func::FuncOp>(createSparse(sparseOptions));

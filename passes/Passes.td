@@ -154,7 +154,8 @@ def Sparse : Pass<"canao-sparse", "mlir::func::FuncOp"> {
     per dense tile) and Rx1 column segments (BSR-K, the target's
     bsrKKernels). The weight needs no annotation: any tool's zeros count.
     An analytic cost model (work kept x the kernel's measured cost per
-    nonzero FLOP relative to dense, codegen/Target.cpp) picks the cheapest
+    nonzero FLOP relative to dense plus a fixed part, codegen/Target.cpp)
+    picks the cheapest
     layout; a sparse one only if it predicts at least `min-gain` less time
     than dense, so zeros that leave no empty block keep the dense kernel.
     Records `canao.sparse = {format, block, kept, density, cost}` (cost:
@@ -168,11 +169,11 @@ def Sparse : Pass<"canao-sparse", "mlir::func::FuncOp"> {
            "least predicted saving (fraction of dense time) for a sparse layout">,
     Option<"disableSparse", "dense-only", "bool", /*default=*/"false",
            "analyse and report, but keep every weight dense">,
-    Option<"bsrNCost", "bsr-n-cost", "double", /*default=*/"0",
-           "BSR-N cost per nonzero FLOP vs dense (0: the target table's; a "
-           "tuning file's)">,
+    Option<"bsrNCost", "bsr-n-cost", "std::string", /*default=*/"\"\"",
+           "BSR-N time vs dense as fixed:perflop (fixed + perflop x work "
+           "kept; empty: the target table's; a tuning file's)">,
     Option<"bsrKCosts", "bsr-k-costs", "std::string", /*default=*/"\"\"",
-           "R:cost,... for the BSR-K kernels (empty: the table's)">,
+           "R:fixed:perflop,... for the BSR-K kernels (empty: the table's)">,
   ];
   let dependentDialects = ["::canao::CanaoDialect"];
 }

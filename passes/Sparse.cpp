@@ -56,18 +56,31 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           << target << "'";
       return signalPassFailure();
     }
-    // Measured costs (canaoc --tune's) replace the table's.
+    // Measured costs (canaoc --tune's) replace the table's: "fixed:perflop"
+    // for BSR-N, "R:fixed:perflop,..." for the BSR-K kernels.
     TargetDesc machine = *found;
-    if (bsrNCost > 0)
-      machine.bsrNCost = bsrNCost;
+    auto parseCost = [](StringRef text, TargetDesc::SparseCost &cost) {
+      auto [f, p] = text.split(':');
+      double fixed = 0, perFlop = 0;
+      if (f.getAsDouble(fixed) || p.getAsDouble(perFlop) || fixed < 0 ||
+          fixed >= 10 || perFlop <= 0 || perFlop >= 100)
+        return false;
+      cost = {fixed, perFlop};
+      return true;
+    };
+    if (!bsrNCost.empty() && !parseCost(bsrNCost, machine.bsrNCost)) {
+      getOperation().emitError("canao-sparse: bad bsr-n-cost '")
+          << bsrNCost << "' (want fixed:perflop)";
+      return signalPassFailure();
+    }
     llvm::SmallVector<StringRef> entries;
     StringRef(bsrKCosts).split(entries, ',', -1, false);
     for (StringRef e : entries) {
-      auto [r, c] = e.split(':');
+      auto [r, rest] = e.split(':');
       int rows = 0;
-      double cost = 0;
+      TargetDesc::SparseCost cost;
       bool known = false;
-      if (!r.getAsInteger(10, rows) && !c.getAsDouble(cost) && cost > 0)
+      if (!r.getAsInteger(10, rows) && parseCost(rest, cost))
         for (TargetDesc::BsrKKernel &k : machine.bsrKKernels)
           if (k.r == rows) {
             k.cost = cost;
@@ -75,7 +88,8 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           }
       if (!known) {
         getOperation().emitError("canao-sparse: bad bsr-k-costs entry '")
-            << e << "' (want R:cost for a BSR-K kernel of " << target << ")";
+            << e << "' (want R:fixed:perflop for a BSR-K kernel of " << target
+            << ")";
         return signalPassFailure();
       }
     }
@@ -141,8 +155,8 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           c.kc = kc0 > 0 && kc0 < K ? kc0 : K;
           c.kept = canao_rt::bsr::n_rows(w.data(), K, N, tc);
           c.kernel = bsrNKernelName(*desc, tr, tc);
-          c.cost = desc->bsrNCost * double(padded(M, tr)) * double(c.kept) *
-                   double(tc) / denseWork;
+          c.cost = desc->bsrNCost.at(double(padded(M, tr)) * double(c.kept) *
+                                     double(tc) / denseWork);
           consider(c);
         }
         // BSR-K: blocks of R consecutive k of one output (R divides K).
@@ -159,8 +173,8 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           c.kc = kc >= K ? K : kc < k.r ? k.r : kc;
           c.kept = canao_rt::bsr::k_blocks_kept(w.data(), K, N, k.r);
           c.kernel = bsrKKernelName(*desc, k.r, k.mr);
-          c.cost = k.cost * double(padded(M, k.mr)) * double(c.kept) *
-                   double(k.r) / denseWork;
+          c.cost = k.cost.at(double(padded(M, k.mr)) * double(c.kept) *
+                             double(k.r) / denseWork);
           consider(c);
         }
       }

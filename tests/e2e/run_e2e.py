@@ -220,15 +220,17 @@ def tuning_checks(args, fixture, meta, out, work):
               f"{rows} dense ops split rows; {r.stderr.strip()}")
     sp = data.get("sparse")
     check("--tune measured the block-sparse kernels' costs",
-          isinstance(sp, dict) and sp.get("bsr_n_cost", 0) > 0
-          and sp.get("bsr_k") and all(e.get("cost", 0) > 0
+          isinstance(sp, dict) and sp.get("bsr_n", {}).get("per_flop", 0) > 0
+          and sp.get("bsr_k") and all(e.get("per_flop", 0) > 0
                                       for e in sp["bsr_k"]), f"sparse {sp}")
     bad = {
         "a sparse cost out of range": json.dumps(
-            {**data, "sparse": {**(sp or {}), "bsr_n_cost": -1}}),
+            {**data, "sparse": {**(sp or {}),
+                                "bsr_n": {"fixed": 0.1, "per_flop": -1}}}),
         "a sparse kernel the target lacks": json.dumps(
-            {**data, "sparse": {"bsr_n_cost": 1.2,
-                                "bsr_k": [{"r": 3, "cost": 2}]}}),
+            {**data, "sparse": {"bsr_n": {"fixed": 0.1, "per_flop": 1.2},
+                                "bsr_k": [{"r": 3, "fixed": 0.1,
+                                           "per_flop": 2}]}}),
         "not JSON": "{",
         "not a tuning file": "[1, 2]",
         "another target": json.dumps({**data, "target": "no-such-target"}),

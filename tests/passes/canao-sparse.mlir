@@ -2,7 +2,7 @@
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=generic},canao-sparse{target=generic}))' | FileCheck %s --check-prefix=GENERIC
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2},canao-sparse{target=x86-avx2 dense-only=true}))' | FileCheck %s --check-prefix=DENSEONLY
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2},canao-sparse{target=x86-avx2 min-gain=1.5}))' 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2},canao-sparse{target=x86-avx2 bsr-n-cost=5 bsr-k-costs=16:9}))' | FileCheck %s --check-prefix=TUNED
+// RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2},canao-sparse{target=x86-avx2 bsr-n-cost=0.5:5 bsr-k-costs=16:0.5:9,8:0.5:9}))' | FileCheck %s --check-prefix=TUNED
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2},canao-sparse{target=x86-avx2 bsr-k-costs=4:2}))' 2>&1 | FileCheck %s --check-prefix=BADCOST
 
 // canao-sparse reads every constant weight (no annotation needed) and
@@ -33,23 +33,25 @@
 // model keeps the dense kernel (N = 16 runs on 6x16) and says which
 // layout came closest.
 // AVX2-LABEL: func.func @unstructured
-// AVX2: canao.sparse = {best = "bsr_n 1x16", block = "1x16", cost = 1.300000e+00 : f64, density = 0.521484375 : f64, format = "dense", kept = 32 : i64}, canao.tile = {{{.*}}kernel = "f32_gemm_6x16_avx2"
+// AVX2: canao.sparse = {best = "bsr_k 16x1", block = "16x1", cost = 1.120000e+00 : f64, density = 0.521484375 : f64, format = "dense", kept = 32 : i64}, canao.tile = {{{.*}}kernel = "f32_gemm_6x16_avx2"
 // GENERIC-LABEL: func.func @unstructured
 // GENERIC: format = "dense"{{.*}}kernel = "f32_gemm_4x8_generic"
 //
-// An all-zero weight keeps no rows at all: the output is the bias.
+// An all-zero weight keeps no rows at all: the output is the bias, and
+// only the layout's fixed cost is left.
 // AVX2-LABEL: func.func @all_zero
-// AVX2: canao.sparse = {block = "1x24", cost = 0.000000e+00 : f64, density = 0.000000e+00 : f64, format = "bsr_n", kept = 0 : i64}
+// AVX2: canao.sparse = {block = "1x24", cost = 7.000000e-02 : f64, density = 0.000000e+00 : f64, format = "bsr_n", kept = 0 : i64}
 // BAD: error: canao-sparse: min-gain must be in [0, 1)
 //
-// Measured costs (a tuning file's, from canaoc --tune) replace the table's:
-// with BSR-N at 5x and 16x1 at 9x dense per nonzero FLOP, the blocky
-// weights of @k_blocks and @n_blocks keep the dense kernel.
+// Measured costs (a tuning file's, from canaoc --tune: fixed + per-FLOP x
+// work kept, relative to dense) replace the table's: with BSR-N at
+// 0.5 + 5x and BSR-K at 0.5 + 9x, the blocky weights of @k_blocks and
+// @n_blocks keep the dense kernel.
 // TUNED-LABEL: func.func @k_blocks
-// TUNED: canao.sparse = {best = "bsr_k 8x1", block = "8x1", cost = 1.237500e+00 : f64, density = 3.750000e-01 : f64, format = "dense", kept = 24 : i64}
+// TUNED: canao.sparse = {best = "bsr_k 16x1", block = "16x1", cost = 3.875000e+00 : f64, density = 3.750000e-01 : f64, format = "dense", kept = 12 : i64}
 // TUNED-LABEL: func.func @n_blocks
-// TUNED: canao.sparse = {best = "bsr_n 1x16", block = "1x16", cost = 1.250000e+00 : f64, density = 2.500000e-01 : f64, format = "dense", kept = 8 : i64}
-// BADCOST: error: canao-sparse: bad bsr-k-costs entry '4:2' (want R:cost for a BSR-K kernel of x86-avx2)
+// TUNED: canao.sparse = {best = "bsr_n 1x16", block = "1x16", cost = 1.750000e+00 : f64, density = 2.500000e-01 : f64, format = "dense", kept = 8 : i64}
+// BADCOST: error: canao-sparse: bad bsr-k-costs entry '4:2' (want R:fixed:perflop for a BSR-K kernel of x86-avx2)
 
 // 16x1 blocks
 func.func @k_blocks(%x: tensor<1x96x32xf32>) -> tensor<1x96x16xf32> {

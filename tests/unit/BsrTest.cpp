@@ -7,6 +7,7 @@
 // The AVX2 / AVX-512 instances come from UkernelAvx2.cpp / UkernelAvx512.cpp
 // through function pointers (UkernelIsa.h says why); their tests WARN and
 // return when this CPU lacks the instruction set.
+#include "CpuFeatures.h"
 #include "UkernelIsa.h"
 
 #include "canao/threadpool.h"
@@ -40,27 +41,8 @@ constexpr int32_t kIntSentinel = -777;
 
 bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-bool cpuHasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-bool cpuHasAvx512() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
-         __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
+using canao_test::cpuHasAvx2;
+using canao_test::cpuHasAvx512;
 
 // The ISA instance, or nullptr after a WARN saying why its test is skipped
 // (Catch2 v2 has no SKIP).

@@ -5,6 +5,7 @@
 // The AVX2 / AVX-512 instances come from UkernelAvx2.cpp / UkernelAvx512.cpp
 // through function pointers (UkernelIsa.h says why); their tests WARN and
 // return when this CPU lacks the instruction set.
+#include "CpuFeatures.h"
 #include "UkernelIsa.h"
 
 #include "canao/threadpool.h"
@@ -43,27 +44,8 @@ std::vector<float> randomFloats(std::mt19937 &rng, int64_t n) {
   return v;
 }
 
-bool cpuHasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-bool cpuHasAvx512() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
-         __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
+using canao_test::cpuHasAvx2;
+using canao_test::cpuHasAvx512;
 
 // The ISA instance, or nullptr after a WARN saying why its test is skipped
 // (Catch2 v2 has no SKIP).
