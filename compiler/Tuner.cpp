@@ -106,6 +106,21 @@ canao::tuneGemm(const TargetDesc &target,
     args.push_back(f);
   args.insert(args.end(), {"-I", (dir + "/runtime").str(), src, "-o", exe});
   std::vector<llvm::StringRef> argv(args.begin(), args.end());
+  // Runs the built benchmark with `run`, its standard output to DIR/NAME
+  // (each run its own file: an earlier one may still be mapped); returns it.
+  auto runBench = [&](llvm::ArrayRef<llvm::StringRef> run,
+                      const std::string &name, const std::string &what)
+      -> llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> {
+    const std::string path = (dir + "/" + name).str();
+    std::optional<llvm::StringRef> to[] = {std::nullopt, llvm::StringRef(path),
+                                           llvm::StringRef(err)};
+    if (llvm::sys::ExecuteAndWait(exe, run, std::nullopt, to) != 0)
+      return fail("--tune: the " + what + " failed");
+    auto text = llvm::MemoryBuffer::getFile(path);
+    if (!text)
+      return fail("--tune: the " + what + " wrote no results");
+    return std::move(*text);
+  };
   step("tuning: building the GEMM benchmark with " + *cxx);
   std::optional<llvm::StringRef> redirects[] = {
       std::nullopt, llvm::StringRef(out), llvm::StringRef(err)};
@@ -189,14 +204,9 @@ canao::tuneGemm(const TargetDesc &target,
     std::vector<llvm::StringRef> runSp = {exe, "--sparse", list, "--threads",
                                           "1", "--reps",   "7"};
     step("tuning: timing the block-sparse kernels (" + list + ")");
-    const std::string spOut = (dir + "/out_sparse.txt").str();
-    std::optional<llvm::StringRef> spRedirects[] = {
-        std::nullopt, llvm::StringRef(spOut), llvm::StringRef(err)};
-    if (llvm::sys::ExecuteAndWait(exe, runSp, std::nullopt, spRedirects) != 0)
-      return fail("--tune: the sparse benchmark failed");
-    auto spText = llvm::MemoryBuffer::getFile(spOut);
+    auto spText = runBench(runSp, "out_sparse.txt", "sparse benchmark");
     if (!spText)
-      return fail("--tune: the sparse benchmark wrote no results");
+      return spText.takeError();
     // sparse ms / dense ms per "block density", over the shapes.
     std::map<std::string, std::vector<double>> ratios;
     lines.clear();
@@ -275,15 +285,9 @@ canao::tuneGemm(const TargetDesc &target,
        "own on " +
        std::to_string(layerNormShapes.size()) + " GEMM shapes, " + th +
        " threads");
-  // Its own output file: the first one is still mapped by `text`.
-  const std::string lnOut = (dir + "/out_layer_norm.txt").str();
-  std::optional<llvm::StringRef> lnRedirects[] = {
-      std::nullopt, llvm::StringRef(lnOut), llvm::StringRef(err)};
-  if (llvm::sys::ExecuteAndWait(exe, runLn, std::nullopt, lnRedirects) != 0)
-    return fail("--tune: the LayerNorm benchmark failed");
-  auto lnText = llvm::MemoryBuffer::getFile(lnOut);
+  auto lnText = runBench(runLn, "out_layer_norm.txt", "LayerNorm benchmark");
   if (!lnText)
-    return fail("--tune: the LayerNorm benchmark wrote no results");
+    return lnText.takeError();
   LayerNormSplit ln;
   ln.threads = threads;
   size_t measured = 0;
