@@ -142,6 +142,12 @@ std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st);
 std::string vecTypedef(const TargetDesc &target);
 
 llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target);
+
+// Reductions, scans and pads (ReductionEmitter.cpp).
+std::string emitReduce(mlir::Operation *op);
+std::string emitArgMax(ArgMaxOp op);
+std::string emitCumSum(CumSumOp op);
+std::string emitPad(PadOp op);
 llvm::Expected<std::string> emitAttention(AttentionOp op,
                                           const TargetDesc &target);
 

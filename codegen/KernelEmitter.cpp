@@ -197,6 +197,39 @@ std::optional<std::string> elementExpr(Operation *op, ArrayRef<std::string> a) {
         return "static_cast<uint8_t>(" + a[0] + " == " + a[1] + ")";
       })
       .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
+      .Case([&](MinOp) -> std::string {
+        std::string nan = outT.isF32() ? "std::isnan(" + a[0] + ") || " : "";
+        return "(" + nan + a[0] + " < " + a[1] + ") ? " + a[0] + " : " + a[1];
+      })
+      .Case([&](MaxOp) -> std::string {
+        std::string nan = outT.isF32() ? "std::isnan(" + a[0] + ") || " : "";
+        return "(" + nan + a[0] + " > " + a[1] + ") ? " + a[0] + " : " + a[1];
+      })
+      .Case([&](LessOp) {
+        return "static_cast<uint8_t>(" + a[0] + " < " + a[1] + ")";
+      })
+      .Case([&](LessEqualOp) {
+        return "static_cast<uint8_t>(" + a[0] + " <= " + a[1] + ")";
+      })
+      .Case([&](AndOp) {
+        return "static_cast<uint8_t>(" + a[0] + " && " + a[1] + ")";
+      })
+      .Case([&](OrOp) {
+        return "static_cast<uint8_t>(" + a[0] + " || " + a[1] + ")";
+      })
+      .Case([&](XorOp) {
+        return "static_cast<uint8_t>((" + a[0] + " != 0) != (" + a[1] +
+               " != 0))";
+      })
+      .Case([&](NotOp) { return "static_cast<uint8_t>(!" + a[0] + ")"; })
+      .Case([&](AbsOp) -> std::string {
+        if (outT.isF32())
+          return "std::fabs(" + a[0] + ")";
+        return a[0] + " < 0 ? -" + a[0] + " : " + a[0];
+      })
+      .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
+      .Case([&](FloorOp) { return "std::floor(" + a[0] + ")"; })
+      .Case([&](CeilOp) { return "std::ceil(" + a[0] + ")"; })
       .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
       .Case([&](ErfOp) { return "std::erf(" + a[0] + ")"; })
       .Case([&](TanhOp) { return "std::tanh(" + a[0] + ")"; })
@@ -316,31 +349,6 @@ std::string emitConcat(ConcatOp op) {
     at += s[axis];
   }
   return body;
-}
-
-std::string emitReduceMean(ReduceMeanOp op) {
-  ArrayRef<int64_t> inShape = shapeOf(op.getInput());
-  int64_t outCount = numElements(shapeOf(op.getResult()));
-  // Output strides seen from the input's index space: 0 on reduced dims.
-  SmallVector<int64_t> keptShape;
-  SmallVector<bool> reduced(inShape.size(), false);
-  for (int64_t a : op.getAxes())
-    reduced[a] = true;
-  for (size_t d = 0; d < inShape.size(); ++d)
-    if (!reduced[d])
-      keptShape.push_back(inShape[d]);
-  SmallVector<int64_t> kept = rowMajorStrides(keptShape), outStrides;
-  for (size_t d = 0, k = 0; d < inShape.size(); ++d)
-    outStrides.push_back(reduced[d] ? 0 : kept[k++]);
-  int64_t count = numElements(inShape) / std::max<int64_t>(outCount, 1);
-  LoopNest nest(inShape,
-                {{"in0", 0, rowMajorStrides(inShape)}, {"out", 0, outStrides}});
-  return "  for (int64_t i = 0; i < " + std::to_string(outCount) +
-         "; ++i) out[i] = 0.0f;\n" + nest.render([](ArrayRef<std::string> off) {
-           return "out[" + off[1] + "] += in0[" + off[0] + "];";
-         }) +
-         "  for (int64_t i = 0; i < " + std::to_string(outCount) +
-         "; ++i) out[i] *= " + floatLiteral(1.0 / count) + ";\n";
 }
 
 std::string emitSoftmax(SoftmaxOp op) {
@@ -547,7 +555,11 @@ llvm::Expected<std::string> canao::emitKernelBody(Operation *op,
       .Case([](TransposeOp o) { return emitTranspose(o); })
       .Case([](SliceOp o) { return emitSlice(o); })
       .Case([](ConcatOp o) { return emitConcat(o); })
-      .Case([](ReduceMeanOp o) { return emitReduceMean(o); })
+      .Case<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp>(
+          [](Operation *o) { return emitReduce(o); })
+      .Case([](ArgMaxOp o) { return emitArgMax(o); })
+      .Case([](CumSumOp o) { return emitCumSum(o); })
+      .Case([](PadOp o) { return emitPad(o); })
       .Case([](SoftmaxOp o) { return emitSoftmax(o); })
       .Case([](LayerNormOp o) { return emitLayerNorm(o); })
       .Case([](GatherOp o) { return emitGather(o); })

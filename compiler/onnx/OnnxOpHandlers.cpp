@@ -4,7 +4,7 @@
 // all inputs are small compile-time values, and otherwise emits canao ops.
 //
 //===----------------------------------------------------------------------===//
-#include "onnx/ImporterState.h"
+#include "onnx/OpHandlerUtils.h"
 
 #include "Canao/CanaoOps.h"
 #include "Canao/ShapeUtils.h"
@@ -17,13 +17,13 @@
 
 using namespace mlir;
 using namespace canao;
+using namespace canao::handlers;
 
-using Handler = std::function<llvm::Error(ImporterState &)>;
+//===----------------------------------------------------------------------===//
+// Shared helpers (OpHandlerUtils.h)
+//===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Collects inputs [0, n), failing on the first error.
-llvm::Expected<SmallVector<Slot *>> inputs(ImporterState &st, int n) {
+llvm::Expected<SmallVector<Slot *>> handlers::inputs(ImporterState &st, int n) {
   SmallVector<Slot *> out;
   for (int i = 0; i < n; ++i) {
     auto s = st.input(i);
@@ -34,12 +34,12 @@ llvm::Expected<SmallVector<Slot *>> inputs(ImporterState &st, int n) {
   return out;
 }
 
-bool allFoldable(llvm::ArrayRef<Slot *> slots) {
+bool handlers::allFoldable(llvm::ArrayRef<Slot *> slots) {
   return llvm::all_of(slots, [](Slot *s) { return s->foldable(); });
 }
 
 llvm::Expected<SmallVector<int64_t>>
-broadcastAll(ImporterState &st, llvm::ArrayRef<Slot *> slots) {
+handlers::broadcastAll(ImporterState &st, llvm::ArrayRef<Slot *> slots) {
   SmallVector<int64_t> shape(slots.front()->shape);
   for (Slot *s : slots.drop_front()) {
     auto b = broadcastShapes(shape, s->shape);
@@ -51,67 +51,160 @@ broadcastAll(ImporterState &st, llvm::ArrayRef<Slot *> slots) {
   return shape;
 }
 
-RankedTensorType typeOf(ImporterState &st, llvm::ArrayRef<int64_t> shape,
-                        DType dtype) {
+RankedTensorType handlers::typeOf(ImporterState &st,
+                                  llvm::ArrayRef<int64_t> shape, DType dtype) {
   return RankedTensorType::get(shape, st.elementType(dtype));
 }
 
-//===----------------------------------------------------------------------===//
-// Element-wise
-//===----------------------------------------------------------------------===//
+Slot handlers::valueSlot(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Slot s;
+  s.shape.assign(type.getShape().begin(), type.getShape().end());
+  Type e = type.getElementType();
+  s.dtype = e.isF32()         ? DType::F32
+            : e.isInteger(64) ? DType::I64
+            : e.isInteger(32) ? DType::I32
+                              : DType::Bool;
+  s.value = v;
+  return s;
+}
 
-template <typename OpT>
-Handler binary(std::function<double(double, double)> fold,
-               bool boolResult = false) {
-  return [fold, boolResult](ImporterState &st) -> llvm::Error {
+Slot handlers::constantSlot(HostTensor t) {
+  Slot s;
+  s.dtype = t.dtype;
+  s.shape = t.shape;
+  s.constant = std::move(t);
+  return s;
+}
+
+Slot handlers::scalarSlot(DType dtype, double v) {
+  return constantSlot(HostTensor::fromValues(dtype, {}, {roundTo(dtype, v)}));
+}
+
+llvm::Expected<Slot>
+handlers::applyBinary(ImporterState &st, const BinaryBuilder &build,
+                      const std::function<double(double, double)> &fold,
+                      BinaryKind kind, Slot &a, Slot &b) {
+  if (a.dtype != b.dtype)
+    return st.nodeError(std::string("operand types ") + dtypeName(a.dtype) +
+                        " and " + dtypeName(b.dtype) + " differ");
+  if (kind == BinaryKind::Logic && a.dtype != DType::Bool)
+    return st.nodeError(std::string("expects bool operands, got ") +
+                        dtypeName(a.dtype));
+  SmallVector<Slot *> both = {&a, &b};
+  auto shape = broadcastAll(st, both);
+  if (!shape)
+    return shape.takeError();
+  DType out = kind == BinaryKind::Arith ? a.dtype : DType::Bool;
+  if (allFoldable(both)) {
+    bool truncate = kind == BinaryKind::Arith && isInteger(a.dtype);
+    std::vector<const HostTensor *> ts = {&*a.constant, &*b.constant};
+    return constantSlot(evalElementwise(ts, out, *shape, [&](const double *v) {
+      // Integer Div truncates, like C.
+      double r = fold(v[0], v[1]);
+      return truncate ? std::trunc(r) : r;
+    }));
+  }
+  return valueSlot(
+      build(st.b, st.loc, typeOf(st, *shape, out), st.value(a), st.value(b)));
+}
+
+Handler handlers::binaryHandler(BinaryBuilder build,
+                                std::function<double(double, double)> fold,
+                                BinaryKind kind, bool swap) {
+  return [build, fold, kind, swap](ImporterState &st) -> llvm::Error {
     auto in = inputs(st, 2);
     if (!in)
       return in.takeError();
-    Slot *a = (*in)[0], *b = (*in)[1];
-    if (a->dtype != b->dtype)
-      return st.nodeError(std::string("operand types ") + dtypeName(a->dtype) +
-                          " and " + dtypeName(b->dtype) + " differ");
-    auto shape = broadcastAll(st, *in);
-    if (!shape)
-      return shape.takeError();
-    DType out = boolResult ? DType::Bool : a->dtype;
-    if (allFoldable(*in)) {
-      bool integer = a->dtype == DType::I64 || a->dtype == DType::I32;
-      std::vector<const HostTensor *> ts = {&*a->constant, &*b->constant};
-      st.setOutput(0, evalElementwise(ts, out, *shape, [&](const double *v) {
-                     // Integer Div truncates, like C.
-                     double r = fold(v[0], v[1]);
-                     return integer && !boolResult ? std::trunc(r) : r;
-                   }));
-      return llvm::Error::success();
-    }
-    st.setOutput(0, OpT::create(st.b, st.loc, typeOf(st, *shape, out),
-                                st.value(*a), st.value(*b))
-                        .getResult());
+    Slot *a = (*in)[swap ? 1 : 0], *b = (*in)[swap ? 0 : 1];
+    auto r = applyBinary(st, build, fold, kind, *a, *b);
+    if (!r)
+      return r.takeError();
+    st.setOutput(0, std::move(*r));
     return llvm::Error::success();
   };
 }
 
-template <typename OpT> Handler unary(std::function<double(double)> fold) {
-  return [fold](ImporterState &st) -> llvm::Error {
+Handler handlers::unaryHandler(UnaryBuilder build,
+                               std::function<double(double)> fold,
+                               bool integers, bool logic) {
+  return [build, fold, integers, logic](ImporterState &st) -> llvm::Error {
     auto a = st.input(0);
     if (!a)
       return a.takeError();
-    if ((*a)->dtype != DType::F32 && !std::is_same_v<OpT, NegOp> &&
-        !std::is_same_v<OpT, ReluOp>)
-      return st.nodeError("expects a float32 input");
+    DType t = (*a)->dtype;
+    if (logic ? t != DType::Bool
+              : !(t == DType::F32 || (integers && isInteger(t))))
+      return st.nodeError(std::string("expects a ") +
+                          (logic      ? "bool"
+                           : integers ? "float32 or integer"
+                                      : "float32") +
+                          " input, got " + dtypeName(t));
     if ((*a)->foldable()) {
       std::vector<const HostTensor *> ts = {&*(*a)->constant};
-      st.setOutput(
-          0, evalElementwise(ts, (*a)->dtype, (*a)->shape,
-                             [&](const double *v) { return fold(v[0]); }));
+      st.setOutput(0, evalElementwise(ts, t, (*a)->shape, [&](const double *v) {
+                     return fold(v[0]);
+                   }));
       return llvm::Error::success();
     }
-    Value v = st.value(**a);
-    st.setOutput(0, OpT::create(st.b, st.loc, v.getType(), v).getResult());
+    st.setOutput(0, build(st.b, st.loc, st.value(**a)));
     return llvm::Error::success();
   };
 }
+
+Slot handlers::castSlot(ImporterState &st, Slot &s, DType to) {
+  if (s.dtype == to)
+    return s;
+  if (s.foldable()) {
+    std::vector<const HostTensor *> ts = {&*s.constant};
+    return constantSlot(
+        evalElementwise(ts, to, s.shape, [](const double *v) { return v[0]; }));
+  }
+  return valueSlot(
+      CastOp::create(st.b, st.loc, typeOf(st, s.shape, to), st.value(s)));
+}
+
+llvm::Expected<Slot> handlers::reshapeSlot(ImporterState &st, Slot &a,
+                                           llvm::ArrayRef<int64_t> shape) {
+  if (numElements(shape) != numElements(a.shape))
+    return st.nodeError("cannot reshape " + describeShape(a.shape) + " to " +
+                        describeShape(shape));
+  if (a.constant) {
+    Slot s = a;
+    s.shape.assign(shape.begin(), shape.end());
+    s.constant->shape = s.shape;
+    s.value = nullptr;
+    return s;
+  }
+  Value v = st.value(a);
+  if (llvm::ArrayRef<int64_t>(a.shape) == shape)
+    return valueSlot(v);
+  return valueSlot(
+      ReshapeOp::create(st.b, st.loc, typeOf(st, shape, a.dtype), v));
+}
+
+llvm::Error handlers::reshapeTo(ImporterState &st, Slot &a,
+                                llvm::ArrayRef<int64_t> shape) {
+  auto r = reshapeSlot(st, a, shape);
+  if (!r)
+    return r.takeError();
+  st.setOutput(0, std::move(*r));
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::optional<std::vector<int64_t>>>
+handlers::axesOperand(ImporterState &st, int64_t inputSinceOpset) {
+  if (st.opset() < inputSinceOpset)
+    return st.intsAttr("axes");
+  if (!st.hasInput(1))
+    return std::optional<std::vector<int64_t>>();
+  auto v = st.constantInts(1);
+  if (!v)
+    return v.takeError();
+  return std::optional<std::vector<int64_t>>(*v);
+}
+
+namespace {
 
 /// Gelu (opset 20): approximate = "none" | "tanh".
 llvm::Error importGelu(ImporterState &st) {
@@ -311,30 +404,6 @@ llvm::Error importIdentity(ImporterState &st) {
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
-
-/// Emits or folds a reshape of `a` to `shape`.
-llvm::Error reshapeTo(ImporterState &st, Slot &a,
-                      llvm::ArrayRef<int64_t> shape) {
-  if (numElements(shape) != numElements(a.shape))
-    return st.nodeError("cannot reshape " + describeShape(a.shape) + " to " +
-                        describeShape(shape));
-  if (a.constant) {
-    Slot s = a;
-    s.shape.assign(shape.begin(), shape.end());
-    s.constant->shape = s.shape;
-    s.value = nullptr;
-    st.setOutput(0, std::move(s));
-    return llvm::Error::success();
-  }
-  Value v = st.value(a);
-  if (llvm::ArrayRef<int64_t>(a.shape) == shape) {
-    st.setOutput(0, v);
-    return llvm::Error::success();
-  }
-  st.setOutput(0, ReshapeOp::create(st.b, st.loc, typeOf(st, shape, a.dtype), v)
-                      .getResult());
-  return llvm::Error::success();
-}
 
 llvm::Error importReshape(ImporterState &st) {
   auto a = st.input(0);
@@ -771,50 +840,6 @@ llvm::Error importGemm(ImporterState &st) {
   return llvm::Error::success();
 }
 
-llvm::Error importReduceMean(ImporterState &st) {
-  auto a = st.input(0);
-  if (!a)
-    return a.takeError();
-  int64_t rank = (*a)->shape.size();
-  std::optional<std::vector<int64_t>> axes;
-  if (st.opset() >= 18) {
-    if (st.hasInput(1)) {
-      auto v = st.constantInts(1);
-      if (!v)
-        return v.takeError();
-      axes = *v;
-    }
-  } else {
-    axes = st.intsAttr("axes");
-  }
-  bool keep = st.intAttr("keepdims", 1) != 0;
-  SmallVector<bool> reduced(rank, !axes || axes->empty());
-  if (axes)
-    for (int64_t ax : *axes) {
-      auto n = st.normalizeAxis(ax, rank);
-      if (!n)
-        return n.takeError();
-      reduced[*n] = true;
-    }
-  SmallVector<int64_t> sorted, shape;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (reduced[i])
-      sorted.push_back(i);
-    if (!reduced[i])
-      shape.push_back((*a)->shape[i]);
-    else if (keep)
-      shape.push_back(1);
-  }
-  if ((*a)->dtype != DType::F32)
-    return st.nodeError("expects a float32 input");
-  st.setOutput(
-      0, ReduceMeanOp::create(st.b, st.loc, typeOf(st, shape, DType::F32),
-                              st.value(**a), st.b.getDenseI64ArrayAttr(sorted),
-                              st.b.getBoolAttr(keep))
-             .getResult());
-  return llvm::Error::success();
-}
-
 llvm::Error importSoftmax(ImporterState &st) {
   auto a = st.input(0);
   if (!a)
@@ -845,76 +870,50 @@ llvm::Error importSoftmax(ImporterState &st) {
   return llvm::Error::success();
 }
 
-llvm::Error importLayerNorm(ImporterState &st) {
-  auto in = inputs(st, 2);
-  if (!in)
-    return in.takeError();
-  for (int i = 1; i < st.node->output_size(); ++i)
-    if (!st.node->output(i).empty())
-      return st.nodeError("Mean/InvStdDev outputs are not supported");
-  int64_t rank = (*in)[0]->shape.size();
-  auto axis = st.normalizeAxis(st.intAttr("axis", -1), rank);
-  if (!axis)
-    return axis.takeError();
-  Value bias;
-  if (st.hasInput(2)) {
-    auto b = st.input(2);
-    if (!b)
-      return b.takeError();
-    bias = st.value(**b);
-  }
-  Value x = st.value(*(*in)[0]);
-  st.setOutput(0, LayerNormOp::create(
-                      st.b, st.loc, x.getType(), x, st.value(*(*in)[1]), bias,
-                      st.b.getI64IntegerAttr(*axis),
-                      st.b.getF32FloatAttr(st.floatAttr("epsilon", 1e-5f)))
-                      .getResult());
-  return llvm::Error::success();
-}
-
-const std::map<std::string, Handler> &handlers() {
-  static const std::map<std::string, Handler> table = {
-      {"Add", binary<AddOp>([](double a, double b) { return a + b; })},
-      {"Sub", binary<SubOp>([](double a, double b) { return a - b; })},
-      {"Mul", binary<MulOp>([](double a, double b) { return a * b; })},
-      {"Div", binary<DivOp>([](double a, double b) { return a / b; })},
-      {"Pow", binary<PowOp>([](double a, double b) { return std::pow(a, b); })},
-      {"Equal",
-       binary<EqualOp>([](double a, double b) { return a == b ? 1.0 : 0.0; },
-                       /*boolResult=*/true)},
-      {"Where", importWhere},
-      {"Gelu", importGelu},
-      {"Sqrt", unary<SqrtOp>([](double x) { return std::sqrt(x); })},
-      {"Erf", unary<ErfOp>([](double x) { return std::erf(x); })},
-      {"Tanh", unary<TanhOp>([](double x) { return std::tanh(x); })},
-      {"Relu", unary<ReluOp>([](double x) { return x > 0 ? x : 0; })},
-      {"Exp", unary<ExpOp>([](double x) { return std::exp(x); })},
-      {"Neg", unary<NegOp>([](double x) { return -x; })},
-      {"Sigmoid",
-       unary<SigmoidOp>([](double x) { return 1 / (1 + std::exp(-x)); })},
-      {"Cast", importCast},
-      {"Constant", importConstant},
-      {"Shape", importShape},
-      {"Size", importSize},
-      {"ConstantOfShape", importConstantOfShape},
-      {"Range", importRange},
-      {"Identity", importIdentity},
-      {"Dropout", importIdentity}, // inference: Dropout is the identity
-      {"Reshape", importReshape},
-      {"Unsqueeze", importUnsqueeze},
-      {"Squeeze", importSqueeze},
-      {"Flatten", importFlatten},
-      {"Transpose", importTranspose},
-      {"Expand", importExpand},
-      {"Slice", importSlice},
-      {"Concat", importConcat},
-      {"Gather", importGather},
-      {"MatMul", importMatMul},
-      {"Gemm", importGemm},
-      {"ReduceMean", importReduceMean},
-      {"Softmax", importSoftmax},
-      {"LayerNormalization", importLayerNorm},
-  };
+const HandlerTable &handlerTable() {
+  static const HandlerTable table = [] {
+    HandlerTable t = {
+        {"Add", binary<AddOp>([](double a, double b) { return a + b; })},
+        {"Sub", binary<SubOp>([](double a, double b) { return a - b; })},
+        {"Mul", binary<MulOp>([](double a, double b) { return a * b; })},
+        {"Div", binary<DivOp>([](double a, double b) { return a / b; })},
+        {"Equal",
+         binary<EqualOp>([](double a, double b) { return a == b ? 1.0 : 0.0; },
+                         BinaryKind::Compare)},
+        {"Where", importWhere},
+        {"Gelu", importGelu},
+        {"Sqrt", unary<SqrtOp>([](double x) { return std::sqrt(x); })},
+        {"Erf", unary<ErfOp>([](double x) { return std::erf(x); })},
+        {"Tanh", unary<TanhOp>([](double x) { return std::tanh(x); })},
+        {"Relu", unary<ReluOp>([](double x) { return x > 0 ? x : 0; }, true)},
+        {"Exp", unary<ExpOp>([](double x) { return std::exp(x); })},
+        {"Neg", unary<NegOp>([](double x) { return -x; }, true)},
+        {"Sigmoid",
+         unary<SigmoidOp>([](double x) { return 1 / (1 + std::exp(-x)); })},
+        {"Cast", importCast},
+        {"Constant", importConstant},
+        {"Shape", importShape},
+        {"Size", importSize},
+        {"ConstantOfShape", importConstantOfShape},
+        {"Range", importRange},
+        {"Identity", importIdentity},
+        {"Dropout", importIdentity}, // inference: Dropout is the identity
+        {"Reshape", importReshape},
+        {"Unsqueeze", importUnsqueeze},
+        {"Squeeze", importSqueeze},
+        {"Flatten", importFlatten},
+        {"Transpose", importTranspose},
+        {"Expand", importExpand},
+        {"Slice", importSlice},
+        {"Concat", importConcat},
+        {"Gather", importGather},
+        {"MatMul", importMatMul},
+        {"Gemm", importGemm},
+        {"Softmax", importSoftmax},
+    };
+    addFamilyHandlers(t);
+    return t;
+  }();
   return table;
 }
 
@@ -923,8 +922,8 @@ const std::map<std::string, Handler> &handlers() {
 llvm::Error canao::importNode(ImporterState &st) {
   const onnx::NodeProto &node = *st.node;
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-  auto it = handlers().find(node.op_type());
-  if (!defaultDomain || it == handlers().end()) {
+  auto it = handlerTable().find(node.op_type());
+  if (!defaultDomain || it == handlerTable().end()) {
     std::string op =
         defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
     return llvm::createStringError(llvm::inconvertibleErrorCode(),

@@ -87,6 +87,27 @@ LogicalResult MulOp::verify() { return verifyBinary(*this, false); }
 LogicalResult DivOp::verify() { return verifyBinary(*this, false); }
 LogicalResult PowOp::verify() { return verifyBinary(*this, false); }
 LogicalResult EqualOp::verify() { return verifyBinary(*this, true); }
+LogicalResult MinOp::verify() { return verifyBinary(*this, false); }
+LogicalResult MaxOp::verify() { return verifyBinary(*this, false); }
+LogicalResult LessOp::verify() { return verifyBinary(*this, true); }
+LogicalResult LessEqualOp::verify() { return verifyBinary(*this, true); }
+
+static LogicalResult verifyLogical(Operation *op) {
+  if (failed(verifyBinary(op, true)))
+    return failure();
+  if (!elementOf(op->getOperand(0)).isInteger(1))
+    return op->emitOpError("operands must be i1");
+  return success();
+}
+LogicalResult AndOp::verify() { return verifyLogical(*this); }
+LogicalResult OrOp::verify() { return verifyLogical(*this); }
+LogicalResult XorOp::verify() { return verifyLogical(*this); }
+
+LogicalResult NotOp::verify() {
+  if (!elementOf(getInput()).isInteger(1))
+    return emitOpError("operand must be i1");
+  return success();
+}
 
 LogicalResult WhereOp::verify() {
   if (elementOf(getLhs()) != elementOf(getRhs()) ||
@@ -269,23 +290,80 @@ LogicalResult MatMulOp::verify() {
   return success();
 }
 
-LogicalResult ReduceMeanOp::verify() {
-  ArrayRef<int64_t> in = shapeOf(getInput());
+static LogicalResult verifyReduce(Operation *op, ArrayRef<int64_t> axes,
+                                  bool keepdims) {
+  ArrayRef<int64_t> in = shapeOf(op->getOperand(0));
   SmallVector<bool> reduced(in.size(), false);
-  for (int64_t axis : getAxes()) {
+  for (int64_t axis : axes) {
     if (axis < 0 || axis >= static_cast<int64_t>(in.size()) || reduced[axis])
-      return emitOpError("axes must be distinct and in [0, rank)");
+      return op->emitOpError("axes must be distinct and in [0, rank)");
     reduced[axis] = true;
   }
   SmallVector<int64_t> expected;
   for (size_t i = 0; i < in.size(); ++i) {
     if (!reduced[i])
       expected.push_back(in[i]);
-    else if (getKeepdims())
+    else if (keepdims)
       expected.push_back(1);
   }
+  if (ArrayRef<int64_t>(expected) != shapeOf(op->getResult(0)))
+    return op->emitOpError("result shape does not match axes and keepdims");
+  if (elementOf(op->getOperand(0)) != elementOf(op->getResult(0)))
+    return op->emitOpError("result must have the input's element type");
+  return success();
+}
+
+LogicalResult ReduceMeanOp::verify() {
+  return verifyReduce(*this, getAxes(), getKeepdims());
+}
+LogicalResult ReduceSumOp::verify() {
+  return verifyReduce(*this, getAxes(), getKeepdims());
+}
+LogicalResult ReduceMaxOp::verify() {
+  return verifyReduce(*this, getAxes(), getKeepdims());
+}
+LogicalResult ReduceMinOp::verify() {
+  return verifyReduce(*this, getAxes(), getKeepdims());
+}
+
+LogicalResult ArgMaxOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= static_cast<int64_t>(in.size()))
+    return emitOpError("axis out of range");
+  SmallVector<int64_t> expected(in);
+  if (getKeepdims())
+    expected[axis] = 1;
+  else
+    expected.erase(expected.begin() + axis);
   if (ArrayRef<int64_t>(expected) != shapeOf(getResult()))
-    return emitOpError("result shape does not match axes and keepdims");
+    return emitOpError("result shape does not match axis and keepdims");
+  return success();
+}
+
+LogicalResult CumSumOp::verify() {
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= static_cast<int64_t>(shapeOf(getInput()).size()))
+    return emitOpError("axis out of range");
+  return success();
+}
+
+LogicalResult PadOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult()),
+                    pads = getPads();
+  size_t rank = in.size();
+  if (pads.size() != 2 * rank || out.size() != rank)
+    return emitOpError("pads must hold 2 x rank values");
+  if (getMode() != "constant" && getMode() != "reflect" && getMode() != "edge")
+    return emitOpError("mode must be constant, reflect or edge");
+  if (elementOf(getInput()) != elementOf(getResult()))
+    return emitOpError("result must have the input's element type");
+  for (size_t d = 0; d < rank; ++d) {
+    if (out[d] != in[d] + pads[d] + pads[rank + d])
+      return emitOpError("result dim ") << d << " must be the padded size";
+    if (getMode() != "constant" && out[d] > 0 && in[d] == 0)
+      return emitOpError("cannot ") << getMode() << "-pad an empty dim";
+  }
   return success();
 }
 

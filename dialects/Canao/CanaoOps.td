@@ -86,6 +86,29 @@ def Canao_EqualOp : Canao_BinaryOp<"equal", [Commutative]> {
   let summary = "Element-wise equality; the result is i1";
 }
 
+def Canao_MinOp : Canao_BinaryOp<"min", [Commutative]> {
+  let summary = "Element-wise minimum (NaN if either operand is NaN)";
+}
+def Canao_MaxOp : Canao_BinaryOp<"max", [Commutative]> {
+  let summary = "Element-wise maximum (NaN if either operand is NaN)";
+}
+// Greater and GreaterOrEqual import as these with the operands swapped.
+def Canao_LessOp : Canao_BinaryOp<"less"> {
+  let summary = "Element-wise lhs < rhs; the result is i1";
+}
+def Canao_LessEqualOp : Canao_BinaryOp<"less_equal"> {
+  let summary = "Element-wise lhs <= rhs; the result is i1";
+}
+def Canao_AndOp : Canao_BinaryOp<"and", [Commutative]> {
+  let summary = "Element-wise logical and of i1 tensors";
+}
+def Canao_OrOp : Canao_BinaryOp<"or", [Commutative]> {
+  let summary = "Element-wise logical or of i1 tensors";
+}
+def Canao_XorOp : Canao_BinaryOp<"xor", [Commutative]> {
+  let summary = "Element-wise logical exclusive or of i1 tensors";
+}
+
 def Canao_WhereOp : Canao_Op<"where"> {
   let summary = "Element-wise select: cond ? lhs : rhs, with broadcasting";
   let arguments = (ins StaticShapeTensorOf<[I1]>:$condition, Canao_Tensor:$lhs,
@@ -111,6 +134,15 @@ def Canao_ReluOp : Canao_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
 def Canao_ExpOp : Canao_UnaryOp<"exp"> { let summary = "Exponential"; }
 def Canao_NegOp : Canao_UnaryOp<"neg"> { let summary = "Negation"; }
 def Canao_SigmoidOp : Canao_UnaryOp<"sigmoid"> { let summary = "1 / (1 + exp(-x))"; }
+
+def Canao_AbsOp : Canao_UnaryOp<"abs"> { let summary = "Absolute value"; }
+def Canao_LogOp : Canao_UnaryOp<"log"> { let summary = "Natural logarithm"; }
+def Canao_FloorOp : Canao_UnaryOp<"floor"> { let summary = "Round toward -inf"; }
+def Canao_CeilOp : Canao_UnaryOp<"ceil"> { let summary = "Round toward +inf"; }
+def Canao_NotOp : Canao_UnaryOp<"not"> {
+  let summary = "Logical not of an i1 tensor";
+  let hasVerifier = 1;
+}
 
 def Canao_GeluOp : Canao_Op<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU: x * Phi(x), exact (erf) or tanh-approximated";
@@ -218,6 +250,60 @@ def Canao_ReduceMeanOp : Canao_Op<"reduce_mean"> {
                        BoolAttr:$keepdims);
   let results = (outs Canao_FloatTensor:$result);
   let assemblyFormat = "$input $axes attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+// Sum, max and min keep the input's element type (integers too).
+class Canao_ReduceOp<string mnemonic, string what>
+    : Canao_Op<mnemonic> {
+  let summary = what # " over the given axes";
+  let arguments = (ins Canao_Tensor:$input, DenseI64ArrayAttr:$axes,
+                       BoolAttr:$keepdims);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input $axes attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+def Canao_ReduceSumOp : Canao_ReduceOp<"reduce_sum", "Sum">;
+def Canao_ReduceMaxOp : Canao_ReduceOp<"reduce_max", "Maximum">;
+def Canao_ReduceMinOp : Canao_ReduceOp<"reduce_min", "Minimum">;
+
+def Canao_ArgMaxOp : Canao_Op<"arg_max"> {
+  let summary = "Index (i64) of the largest (or, with `min`, smallest) element";
+  let description = [{
+    Along `axis`; ties go to the first index, or the last with
+    `select_last_index`. `keepdims` keeps the reduced dim as size 1.
+  }];
+  let arguments = (ins Canao_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                       BoolAttr:$select_last_index, BoolAttr:$min);
+  let results = (outs StaticShapeTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Canao_CumSumOp : Canao_Op<"cumsum", [SameOperandsAndResultType]> {
+  let summary = "Running sum along an axis";
+  let description = [{
+    `exclusive` leaves the current element out of its own sum; `reverse`
+    sums from the end of the axis.
+  }];
+  let arguments = (ins Canao_Tensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
+                       BoolAttr:$reverse);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Canao_PadOp : Canao_Op<"pad"> {
+  let summary = "Pad (or, with negative pads, crop) every dimension";
+  let description = [{
+    `pads` holds the begin pads of every dim, then the end pads (ONNX
+    order). `mode` is "constant" (fill with `value`), "reflect" (mirror
+    without repeating the edge) or "edge" (repeat the edge).
+  }];
+  let arguments = (ins Canao_Tensor:$input, DenseI64ArrayAttr:$pads,
+                       StrAttr:$mode, F64Attr:$value);
+  let results = (outs Canao_Tensor:$result);
+  let assemblyFormat = "$input $pads attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;
 }
 

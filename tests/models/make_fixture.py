@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
-"""Generate a BERT test fixture for canao: ONNX model, inputs, references.
+"""Generate a BERT-family test fixture for canao: ONNX model, inputs, refs.
 
 Run with the venv python made by scripts/setup-python.sh::
 
     VENV/bin/python tests/models/make_fixture.py --out build/fx/tiny \
+        [--arch bert|roberta|electra|mpnet|mobilebert] \
         [--layers 2] [--hidden 64] [--heads 2] [--ffn 256] [--vocab 1000] \
         [--max-pos 512] [--opset 14] [--batch 1] [--seq 128] [--pad 0] \
-        [--head none|cls] [--gelu erf|tanh] [--seed 0] [--no-ort]
+        [--head none|cls] [--gelu erf|tanh] [--seed 0] [--no-ort] \
+        [--embedding-size N] [--bottleneck N]
+
+--arch picks the model (default bert: bert_mirror.BertModel); the others are
+the HF mirrors in <arch>_mirror.py, each with its own inputs (roberta and
+mpnet have no token_type_ids), outputs (electra: last_hidden_state only) and
+size defaults (mobilebert: hidden 128, heads 4, ffn 128, embedding 64,
+bottleneck 32; electra: embedding hidden/2).  --head cls and --mask3d are
+BERT only.
 
 Layout of DIR (all .npy are plain numpy arrays)::
 
     model.onnx                 dynamic batch/sequence axes
-    inputs/<input>.npy         int64 [batch, seq]
+    inputs/<input>.npy         int64 [batch, seq]: the arch's inputs
     ref_torch/<output>.npy     float32, PyTorch eager (the primary oracle)
     ref_ort/<output>.npy       float32, ONNX Runtime CPU (unless --no-ort)
     meta.json                  inputs, outputs, shape_args, config, op counts
+                               (config["arch"] is absent for bert)
 
 The helpers here (export_onnx, run_ort, write_fixture, ...) are reused by
 minilm.py.  Everything is deterministic given --seed.
@@ -35,28 +45,41 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_mirror import (BertConfig, BertForSequenceClassification,  # noqa
                          BertModel, init_random_weights)
+import electra_mirror  # noqa: E402
+import mobilebert_mirror  # noqa: E402
+import mpnet_mirror  # noqa: E402
+import roberta_mirror  # noqa: E402
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 BASE_OUTPUTS = ["last_hidden_state", "pooler_output"]
 CLS_OUTPUTS = ["logits"]
 # torch and ORT must agree this closely or the export itself is suspect.
 EXPORT_TOL = 1e-4
+# --arch -> mirror module (build(args), INPUT_NAMES, OUTPUT_NAMES,
+# INPUT_SPECIALS for make_inputs, DEFAULTS for the size options).
+ARCHES = {"bert": None, "roberta": roberta_mirror, "electra": electra_mirror,
+          "mpnet": mpnet_mirror, "mobilebert": mobilebert_mirror}
+SIZE_DEFAULTS = {"hidden": 64, "heads": 2, "ffn": 256, "embedding_size": None,
+                 "bottleneck": None}
 
 
 def export_onnx(model, path, opset, output_names, vocab_size, max_pos,
-                mask3d=False):
+                mask3d=False, input_names=INPUT_NAMES):
     """torch.onnx.export ``model`` with dynamic batch and sequence axes.
 
     The trace uses a (2, 16) dummy so no dimension is specialised to 1; the
-    fixture's real shape is only fed at run time.
+    fixture's real shape is only fed at run time.  ``input_names`` are the
+    model's positional arguments, in order.
     """
     seq = min(16, max_pos)
     gen = torch.Generator().manual_seed(1234)
-    dummy = (torch.randint(0, vocab_size, (2, seq), generator=gen),
-             torch.ones(*((2, seq, seq) if mask3d else (2, seq)),
-                        dtype=torch.int64),
-             torch.zeros(2, seq, dtype=torch.int64))
-    axes = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
+    all_dummies = {
+        "input_ids": torch.randint(0, vocab_size, (2, seq), generator=gen),
+        "attention_mask": torch.ones(*((2, seq, seq) if mask3d else (2, seq)),
+                                     dtype=torch.int64),
+        "token_type_ids": torch.zeros(2, seq, dtype=torch.int64)}
+    dummy = tuple(all_dummies[n] for n in input_names)
+    axes = {n: {0: "batch", 1: "sequence"} for n in input_names}
     if mask3d:
         axes["attention_mask"] = {0: "batch", 1: "sequence", 2: "sequence"}
     for name in output_names:
@@ -65,7 +88,8 @@ def export_onnx(model, path, opset, output_names, vocab_size, max_pos,
     with torch.no_grad():
         torch.onnx.export(model, dummy, str(path), export_params=True,
                           do_constant_folding=True, opset_version=opset,
-                          input_names=INPUT_NAMES, output_names=output_names,
+                          input_names=list(input_names),
+                          output_names=output_names,
                           dynamic_axes=axes)
 
 
@@ -77,45 +101,51 @@ def onnx_op_counts(path):
     return dict(sorted(counts.items()))
 
 
-def run_torch(model, inputs, output_names):
+def run_torch(model, inputs, output_names, input_names=INPUT_NAMES):
     """Eager PyTorch outputs as float32 numpy arrays, keyed by name."""
     with torch.no_grad():
-        outs = model(*(torch.from_numpy(inputs[n]) for n in INPUT_NAMES))
+        outs = model(*(torch.from_numpy(inputs[n]) for n in input_names))
     if isinstance(outs, torch.Tensor):
         outs = (outs,)
     return {n: o.numpy().astype(np.float32)
             for n, o in zip(output_names, outs)}
 
 
-def run_ort(path, inputs, output_names):
+def run_ort(path, inputs, output_names, input_names=INPUT_NAMES):
     """ONNX Runtime CPU outputs (all graph optimisations enabled)."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(str(path), opts,
                                 providers=["CPUExecutionProvider"])
-    outs = sess.run(output_names, {n: inputs[n] for n in INPUT_NAMES})
+    outs = sess.run(output_names, {n: inputs[n] for n in input_names})
     return dict(zip(output_names, outs))
 
 
-def make_inputs(batch, seq, vocab, pad, seed, mask3d=False):
+def make_inputs(batch, seq, vocab, pad, seed, mask3d=False, cls_id=1,
+                pad_id=None):
     """Random int64 inputs.
 
     Row ``b`` has its last ``pad + b`` positions masked (0 in the mask, pad id
     0 in input_ids) when ``pad > 0``, always keeping >= 1 real token; the
-    first token is 1 (a CLS stand-in).  token_type_ids: 0 for the first half
-    of the sequence, 1 for the second.  With ``mask3d`` the mask is
-    [batch, seq, seq]: causal, with the same padding.
+    first token is ``cls_id`` (1: a CLS stand-in).  With ``pad_id`` (RoBERTa
+    vocabularies: <pad> = 1, <s> = cls_id 0) the padded positions hold
+    ``pad_id`` and no real token is ``pad_id``, as from a real tokenizer.
+    token_type_ids: 0 for the first half of the sequence, 1 for the second.
+    With ``mask3d`` the mask is [batch, seq, seq]: causal, with the same
+    padding.
     """
     rng = np.random.RandomState(seed)
     ids = rng.randint(0, vocab, size=(batch, seq)).astype(np.int64)
-    ids[:, 0] = min(1, vocab - 1)
+    if pad_id is not None:
+        ids[ids == pad_id] = (pad_id + 1) % vocab
+    ids[:, 0] = min(cls_id, vocab - 1)
     mask = np.ones((batch, seq), dtype=np.int64)
     for b in range(batch):
         n_pad = min(pad + b, seq - 1) if pad > 0 else 0
         if n_pad:
             mask[b, seq - n_pad:] = 0
-            ids[b, seq - n_pad:] = 0
+            ids[b, seq - n_pad:] = 0 if pad_id is None else pad_id
     types = np.zeros((batch, seq), dtype=np.int64)
     types[:, seq // 2:] = 1
     if mask3d:
@@ -136,8 +166,12 @@ def max_abs_diff(a, b):
                for k in a)
 
 
-def write_fixture(out, model, inputs, output_names, config, use_ort=True):
+def write_fixture(out, model, inputs, output_names, config, use_ort=True,
+                  input_names=INPUT_NAMES):
     """Export ``model`` and write inputs, references and meta.json to ``out``.
+
+    ``input_names`` (the model's arguments, in order) pick what of ``inputs``
+    is saved, exported and fed.
 
     Returns (torch-vs-ORT max abs diff or None, op counts).  Raises
     RuntimeError if ORT disagrees with PyTorch by more than EXPORT_TOL.
@@ -150,16 +184,17 @@ def write_fixture(out, model, inputs, output_names, config, use_ort=True):
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path, config["opset"], output_names,
                 config["vocab_size"], config["max_position_embeddings"],
-                mask3d=config.get("mask3d", False))
+                mask3d=config.get("mask3d", False), input_names=input_names)
     ops = onnx_op_counts(onnx_path)
 
+    inputs = {n: inputs[n] for n in input_names}
     _save_dir(out / "inputs", inputs)
-    ref = run_torch(model, inputs, output_names)
+    ref = run_torch(model, inputs, output_names, input_names)
     _save_dir(out / "ref_torch", ref)
 
     diff = None
     if use_ort:
-        ort_out = run_ort(onnx_path, inputs, output_names)
+        ort_out = run_ort(onnx_path, inputs, output_names, input_names)
         _save_dir(out / "ref_ort", ort_out)
         diff = max_abs_diff(ort_out, ref)
         if diff > EXPORT_TOL:
@@ -167,10 +202,10 @@ def write_fixture(out, model, inputs, output_names, config, use_ort=True):
                                f"{EXPORT_TOL}: export looks wrong")
 
     meta = {
-        "inputs": {n: list(inputs[n].shape) for n in INPUT_NAMES},
+        "inputs": {n: list(inputs[n].shape) for n in input_names},
         "outputs": list(output_names),
         "shape_args": ["{}={}".format(n, "x".join(map(str, inputs[n].shape)))
-                       for n in INPUT_NAMES],
+                       for n in input_names],
         "config": config,
         "torch_vs_ort_max_abs": diff,
         "onnx_op_counts": ops,
@@ -216,10 +251,15 @@ def prune_encoder(model, spec, seed):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="fixture directory")
+    p.add_argument("--arch", choices=list(ARCHES), default="bert")
     p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--heads", type=int, default=2)
-    p.add_argument("--ffn", type=int, default=256)
+    p.add_argument("--hidden", type=int, help="default 64 (mobilebert 128)")
+    p.add_argument("--heads", type=int, help="default 2 (mobilebert 4)")
+    p.add_argument("--ffn", type=int, help="default 256 (mobilebert 128)")
+    p.add_argument("--embedding-size", type=int,
+                   help="electra (default hidden/2), mobilebert (default 64)")
+    p.add_argument("--bottleneck", type=int,
+                   help="mobilebert intra_bottleneck_size (default 32)")
     p.add_argument("--vocab", type=int, default=1000)
     p.add_argument("--max-pos", type=int, default=512)
     p.add_argument("--opset", type=int, default=14)
@@ -240,10 +280,20 @@ def parse_args(argv=None):
     p.add_argument("--no-ort", action="store_true",
                    help="skip the ONNX Runtime reference")
     args = p.parse_args(argv)
+    mirror = ARCHES[args.arch]
+    for key, value in dict(SIZE_DEFAULTS,
+                           **(mirror.DEFAULTS if mirror else {})).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.seq > args.max_pos:
         p.error("--seq must be <= --max-pos")
-    if args.hidden % args.heads:
+    if args.arch == "mobilebert":
+        if args.bottleneck % args.heads:
+            p.error("--bottleneck must be a multiple of --heads")
+    elif args.hidden % args.heads:
         p.error("--hidden must be a multiple of --heads")
+    if args.arch != "bert" and (args.head != "none" or args.mask3d):
+        p.error("--head cls and --mask3d are for --arch bert only")
     if args.batch < 1 or args.seq < 1 or args.pad < 0:
         p.error("--batch and --seq must be >= 1, --pad >= 0")
     return args
@@ -253,6 +303,49 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.time()
     torch.manual_seed(args.seed)
+    mirror = ARCHES[args.arch]
+    if mirror is not None:
+        model = mirror.build(args)
+        cfg, outputs = model.config, mirror.OUTPUT_NAMES
+        input_names, specials = mirror.INPUT_NAMES, mirror.INPUT_SPECIALS
+    else:
+        model, cfg, outputs = bert_model(args)
+        input_names, specials = INPUT_NAMES, {}
+    init_random_weights(model, seed=args.seed)
+    if args.prune:
+        zero = prune_encoder(model, args.prune, args.seed)
+        print(f"canao: pruned the encoder's Linear weights ({args.prune}): "
+              f"{zero:.1%} zeros")
+
+    inputs = make_inputs(args.batch, args.seq, args.vocab, args.pad,
+                         args.seed, args.mask3d, **specials)
+    config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
+                  gelu=args.gelu, seed=args.seed, batch=args.batch,
+                  seq=args.seq, pad=args.pad, weights="random",
+                  mask3d=args.mask3d, prune=args.prune)
+    if mirror is not None:
+        config["arch"] = args.arch
+    try:
+        diff, ops = write_fixture(args.out, model, inputs, outputs, config,
+                                  use_ort=not args.no_ort,
+                                  input_names=input_names)
+    except RuntimeError as exc:
+        print(f"canao: make_fixture: FAILED: {exc}", file=sys.stderr)
+        return 1
+
+    size_mb = os.path.getsize(Path(args.out) / "model.onnx") / 2**20
+    ort_txt = "skipped" if diff is None else f"{diff:.2e}"
+    arch = "" if mirror is None else f" arch={args.arch}"
+    print(f"canao: fixture {args.out}:{arch} L{args.layers} H{args.hidden} "
+          f"A{args.heads} F{args.ffn} V{args.vocab} opset{args.opset} "
+          f"{args.batch}x{args.seq} pad{args.pad} head={args.head} "
+          f"gelu={args.gelu} model={size_mb:.1f}MB nodes={sum(ops.values())} "
+          f"torch-vs-ort={ort_txt} ({time.time() - start:.1f}s)")
+    return 0
+
+
+def bert_model(args):
+    """-> (model, config, output names) for --arch bert."""
     cfg = BertConfig(vocab_size=args.vocab, hidden_size=args.hidden,
                      num_hidden_layers=args.layers,
                      num_attention_heads=args.heads,
@@ -261,36 +354,8 @@ def main(argv=None):
                      hidden_act="gelu" if args.gelu == "erf" else "gelu_new",
                      num_labels=args.num_labels)
     if args.head == "cls":
-        model, outputs = BertForSequenceClassification(cfg), CLS_OUTPUTS
-    else:
-        model, outputs = BertModel(cfg), BASE_OUTPUTS
-    init_random_weights(model, seed=args.seed)
-    if args.prune:
-        zero = prune_encoder(model, args.prune, args.seed)
-        print(f"canao: pruned the encoder's Linear weights ({args.prune}): "
-              f"{zero:.1%} zeros")
-
-    inputs = make_inputs(args.batch, args.seq, args.vocab, args.pad,
-                         args.seed, args.mask3d)
-    config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
-                  gelu=args.gelu, seed=args.seed, batch=args.batch,
-                  seq=args.seq, pad=args.pad, weights="random",
-                  mask3d=args.mask3d, prune=args.prune)
-    try:
-        diff, ops = write_fixture(args.out, model, inputs, outputs, config,
-                                  use_ort=not args.no_ort)
-    except RuntimeError as exc:
-        print(f"canao: make_fixture: FAILED: {exc}", file=sys.stderr)
-        return 1
-
-    size_mb = os.path.getsize(Path(args.out) / "model.onnx") / 2**20
-    ort_txt = "skipped" if diff is None else f"{diff:.2e}"
-    print(f"canao: fixture {args.out}: L{args.layers} H{args.hidden} "
-          f"A{args.heads} F{args.ffn} V{args.vocab} opset{args.opset} "
-          f"{args.batch}x{args.seq} pad{args.pad} head={args.head} "
-          f"gelu={args.gelu} model={size_mb:.1f}MB nodes={sum(ops.values())} "
-          f"torch-vs-ort={ort_txt} ({time.time() - start:.1f}s)")
-    return 0
+        return BertForSequenceClassification(cfg), cfg, CLS_OUTPUTS
+    return BertModel(cfg), cfg, BASE_OUTPUTS
 
 
 if __name__ == "__main__":
