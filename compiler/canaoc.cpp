@@ -32,11 +32,13 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "canao/npy.h"
 #include "canao/runtime.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -71,6 +73,11 @@ const char *kUsage =
     "  --shape INPUT=D0xD1     static shape for an input with symbolic dims\n"
     "                          (repeatable; dims named *batch* default to 1,\n"
     "                          *seq* to 128)\n"
+    "  --freeze INPUT=FILE.npy make an input a compile-time constant with\n"
+    "                          the array's values (repeatable): it leaves\n"
+    "                          the C API, and shapes computed from it fold\n"
+    "                          (token_type_ids of zeros, a node test's\n"
+    "                          shape operand)\n"
     "  --emit=cpp|mlir|mlir-import\n"
     "                          output kind (default cpp; mlir is the IR after\n"
     "                          the pass pipeline, mlir-import the IR as\n"
@@ -103,11 +110,59 @@ const char *kUsage =
 struct Options {
   std::string model, outDir, name, emit = "cpp", report;
   std::map<std::string, std::vector<int64_t>> shapes;
+  std::map<std::string, std::string> frozen; // input -> .npy path
   std::set<std::string> disabledPasses;
   std::string target = "generic";
   std::string tuneOut, tuningIn;
   bool embedWeights = false, quiet = false, verbose = false, denseOnly = false;
 };
+
+/// The .npy file of `--freeze INPUT=PATH` as a host tensor.
+llvm::Expected<HostTensor> loadFrozenInput(const std::string &input,
+                                           const std::string &path) {
+  canao_rt::NpyArray a;
+  std::string err;
+  if (!canao_rt::read_npy(path, a, err))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--freeze " + input + ": " + err);
+  DType dtype = a.dtype == CANAO_FLOAT32 ? DType::F32
+                : a.dtype == CANAO_INT64 ? DType::I64
+                : a.dtype == CANAO_INT32 ? DType::I32
+                                         : DType::Bool;
+  int64_t n = 1;
+  for (int64_t d : a.shape)
+    n *= d;
+  std::vector<double> values(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const char *p = a.data.data() + i * dtypeSize(dtype);
+    switch (dtype) {
+    case DType::F32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      values[i] = v;
+      break;
+    }
+    case DType::I64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      values[i] = static_cast<double>(v);
+      break;
+    }
+    case DType::I32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      values[i] = v;
+      break;
+    }
+    case DType::Bool:
+      values[i] = *p != 0;
+      break;
+    }
+  }
+  return HostTensor::fromValues(
+      dtype, llvm::SmallVector<int64_t>(a.shape.begin(), a.shape.end()),
+      std::move(values));
+}
 
 int error(const std::string &msg) {
   llvm::errs() << "canaoc: error: " << msg << "\n";
@@ -188,6 +243,18 @@ int parseArgs(int argc, char **argv, Options &o) {
       const char *v = a == "--shape" ? value("--shape") : argv[i] + 8;
       if (!v || !parseShape(v, o, err))
         return error(err);
+    } else if (a == "--freeze" || a.rfind("--freeze=", 0) == 0) {
+      const char *v = a == "--freeze" ? value("--freeze") : argv[i] + 9;
+      if (!v)
+        return error(err);
+      std::string spec = v;
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        return error("--freeze expects INPUT=FILE.npy, got '" + spec + "'");
+      std::string input = spec.substr(0, eq);
+      if (o.frozen.count(input))
+        return error("--freeze names '" + input + "' twice");
+      o.frozen[input] = spec.substr(eq + 1);
     } else if (a.rfind("--emit=", 0) == 0) {
       o.emit = a.substr(7);
       if (o.emit != "cpp" && o.emit != "mlir" && o.emit != "mlir-import")
@@ -551,6 +618,12 @@ int main(int argc, char **argv) {
   context.disableMultithreading(); // deterministic and light: 2-core hosts
   ImportOptions importOptions;
   importOptions.inputShapes = o.shapes;
+  for (const auto &[input, path] : o.frozen) {
+    auto array = loadFrozenInput(input, path);
+    if (!array)
+      return error(llvm::toString(array.takeError()));
+    importOptions.frozen.emplace(input, std::move(*array));
+  }
   importOptions.note = [&](const std::string &n) {
     if (!o.quiet)
       llvm::errs() << "canaoc: note: " << n << "\n";

@@ -82,9 +82,16 @@ llvm::Expected<const HostTensor *> ImporterState::constantInput(int i) {
   auto s = input(i);
   if (!s)
     return s.takeError();
-  if (!(*s)->constant)
-    return nodeError("input #" + llvm::Twine(i) + " ('" + node->input(i) +
-                     "') must be a compile-time constant");
+  if (!(*s)->constant) {
+    std::string why = "input #" + std::to_string(i) + " ('" + node->input(i) +
+                      "') must be a compile-time constant";
+    if (auto arg = dyn_cast_if_present<BlockArgument>((*s)->value))
+      why += ", but it is the graph input '" + (*s)->name +
+             "'; freeze it with --freeze " + (*s)->name + "=FILE.npy";
+    else
+      why += ", but it is computed at run time (from the graph inputs)";
+    return nodeError(why);
+  }
   return &*(*s)->constant;
 }
 
@@ -225,6 +232,37 @@ static std::optional<int64_t> defaultDim(llvm::StringRef param) {
   return std::nullopt;
 }
 
+/// Checks a --freeze array against the input's declared type and makes
+/// `slot` that constant. Symbolic dims take the array's sizes.
+static llvm::Error freezeInput(Slot &slot, const onnx::TypeProto_Tensor &tt,
+                               const HostTensor &value,
+                               const ImportOptions &options) {
+  std::string what = "--freeze " + slot.name + ": ";
+  if (value.dtype != slot.dtype)
+    return plainError(what + "the array is " + dtypeName(value.dtype) +
+                      ", the input is " + dtypeName(slot.dtype));
+  if (static_cast<int>(value.shape.size()) != tt.shape().dim_size())
+    return plainError(
+        what + "the array has rank " + llvm::Twine(value.shape.size()) +
+        ", the input has rank " + llvm::Twine(tt.shape().dim_size()));
+  for (int d = 0; d < tt.shape().dim_size(); ++d) {
+    const auto &dim = tt.shape().dim(d);
+    if (dim.has_dim_value() && dim.dim_value() != value.shape[d])
+      return plainError(what + "dim " + llvm::Twine(d) + " is " +
+                        llvm::Twine(value.shape[d]) +
+                        " in the array, the model fixes it to " +
+                        llvm::Twine(dim.dim_value()));
+  }
+  if (options.inputShapes.count(slot.name))
+    return plainError(what + "the input is frozen; drop its --shape");
+  if (value.numElements() == 0)
+    return plainError(what + "the array is empty; empty tensors are not "
+                             "supported");
+  slot.shape = value.shape;
+  slot.constant = value;
+  return llvm::Error::success();
+}
+
 static llvm::Error declareInputs(ImporterState &st,
                                  const ImportOptions &options,
                                  SmallVectorImpl<Slot> &inputs) {
@@ -247,6 +285,12 @@ static llvm::Error declareInputs(ImporterState &st,
     Slot slot;
     slot.dtype = *dtype;
     slot.name = in.name();
+    if (auto f = options.frozen.find(in.name()); f != options.frozen.end()) {
+      if (auto err = freezeInput(slot, tt, f->second, options))
+        return err;
+      st.slots[slot.name] = std::move(slot);
+      continue;
+    }
     auto given = options.inputShapes.find(in.name());
     if (given != options.inputShapes.end() &&
         given->second.size() != static_cast<size_t>(tt.shape().dim_size()))
@@ -292,6 +336,10 @@ static llvm::Error declareInputs(ImporterState &st,
   for (const auto &[name, shape] : options.inputShapes)
     if (!seen.count(name))
       return plainError("--shape names '" + name +
+                        "', which is not an input of the model");
+  for (const auto &[name, tensor] : options.frozen)
+    if (!seen.count(name))
+      return plainError("--freeze names '" + name +
                         "', which is not an input of the model");
   return llvm::Error::success();
 }

@@ -2,6 +2,7 @@
 #ifndef CANAO_COMPILER_ONNX_ONNXIMPORTER_H
 #define CANAO_COMPILER_ONNX_ONNXIMPORTER_H
 
+#include "onnx/HostTensor.h"
 #include "onnx/OnnxModel.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -17,6 +18,8 @@ namespace canao {
 struct ImportOptions {
   /// --shape NAME=D0xD1: static shapes for inputs with symbolic dims.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// --freeze NAME=FILE.npy: inputs that become compile-time constants.
+  std::map<std::string, HostTensor> frozen;
   /// Receives informational notes (defaults that were applied).
   std::function<void(const std::string &)> note;
 };

@@ -85,10 +85,36 @@ PASSES = ["canao-raise-layer-norm", "canao-raise-dense", "canao-raise-embedding"
           "canao-fuse-epilogue"]
 
 
+def freeze_flags(args, fixture):
+    """--freeze NAME=inputs/NAME.npy for each input the test freezes."""
+    flags = []
+    for name in args.freeze:
+        flags += ["--freeze", f"{name}={fixture / 'inputs' / (name + '.npy')}"]
+    return flags
+
+
+def apply_freeze(args, meta):
+    """Frozen inputs leave the run-time inputs and the --shape flags."""
+    for name in args.freeze:
+        if name not in meta["inputs"]:
+            raise SystemExit(f"run_e2e.py: --freeze {name}: the fixture has "
+                             f"no such input ({', '.join(meta['inputs'])})")
+    meta["inputs"] = [n for n in meta["inputs"] if n not in args.freeze]
+    meta["shape_args"] = [s for s in meta["shape_args"]
+                          if s.split("=")[0] not in args.freeze]
+
+
+def check_frozen_api(args, out):
+    """A frozen input is gone from the generated C API."""
+    header = (out / "model.h").read_text()
+    for name in args.freeze:
+        check(f"frozen input '{name}' is not in model.h", name not in header)
+
+
 def report(args, fixture, shape_args, extra=()):
     """canaoc --report=json for the fixture."""
     cmd = [args.canaoc, fixture / "model.onnx", "-o", args.work / "report_out",
-           "-q", "--report=json", *extra]
+           "-q", "--report=json", *freeze_flags(args, fixture), *extra]
     for s in shape_args:
         cmd += ["--shape", s]
     r = run(cmd)
@@ -266,7 +292,7 @@ def compile_model(args, fixture, out, shape_args, extra=()):
         cmd.append("--embed-weights")
     if args.target:
         cmd += ["--target", args.target]
-    cmd += [str(x) for x in extra]
+    cmd += [str(x) for x in [*freeze_flags(args, fixture), *extra]]
     for s in shape_args:
         cmd += ["--shape", s]
     with tempfile.TemporaryFile("w+") as err:
@@ -371,6 +397,9 @@ def main():
     p.add_argument("--expect-sparse", default="",
                    help='layout of every encoder weight: "bsr_k 16x1", '
                         '"bsr_n 1x16", "dense", ... (canaoc --report)')
+    p.add_argument("--freeze", action="append", default=[],
+                   help="compile with --freeze NAME=<fixture input> and run "
+                   "without that input (repeatable)")
     p.add_argument("fixture_args", nargs="*")
     args = p.parse_args()
     work = args.work.resolve()
@@ -378,6 +407,7 @@ def main():
     fixture = work / "fixture"
     if make_fixture(args, fixture):
         meta = json.loads((fixture / "meta.json").read_text())
+        apply_freeze(args, meta)
         out, bdir, res = work / "out", work / "build", work / "result"
         tune = ["--tune", work / "tuning.json"] if args.tune else []
         r, seconds, rss = compile_model(args, fixture, out,
@@ -400,6 +430,8 @@ def main():
                            for f in _files(out)) and _files(out) == _files(again)
                 check("byte-identical output on recompile", same,
                       "" if same else str(cmp.diff_files))
+            if args.freeze:
+                check_frozen_api(args, out)
             if args.tune:
                 tuning_checks(args, fixture, meta, out, work)
             t0 = time.time()
