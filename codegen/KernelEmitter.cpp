@@ -483,7 +483,10 @@ std::string emitEmbedding(EmbeddingOp op, const TargetDesc &target) {
   std::string D_ = std::to_string(D), p = "      ";
   // Validate every id before writing anything.
   std::string text = vecTypedef(target);
+  std::optional<uint64_t> posTable = op.getPositionTable();
   for (size_t t = 0; t < T; ++t) {
+    if (posTable == t)
+      continue; // positions are in range by construction (verifier)
     std::string V = std::to_string(shapeOf(op.getTables()[t])[0]);
     int64_t count = numElements(shapeOf(op.getIndices()[t]));
     text += "  for (int64_t r = 0; r < " + std::to_string(count) +
@@ -496,6 +499,17 @@ std::string emitEmbedding(EmbeddingOp op, const TargetDesc &target) {
   std::string s = p + "float* y = out + m * " + D_ + ";\n";
   for (size_t t = 0; t < T; ++t) {
     std::string j = "j" + std::to_string(t);
+    if (posTable == t) {
+      // Padding-aware position: P, or P + the non-P ids so far in the row.
+      std::string P = std::to_string(*op.getPaddingIdx()),
+                  S = std::to_string(lead.back()), ids = in(T + t);
+      s += p + "int64_t " + j + " = " + P + ";\n" + p + "if (" + ids +
+           "[m] != " + P + ") {\n" + p + "  for (int64_t r = m - m % " + S +
+           "; r <= m; ++r) " + j + " += " + ids + "[r] != " + P + ";\n" + p +
+           "}\n" + p + "const float* e" + std::to_string(t) + " = " + in(t) +
+           " + " + j + " * " + D_ + ";\n";
+      continue;
+    }
     s += p + "const int64_t " + j + " = static_cast<int64_t>(" + in(T + t) +
          "[" +
          rowOffset(lead, broadcastStrides(shapeOf(op.getIndices()[t]), lead)) +

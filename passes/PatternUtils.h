@@ -27,6 +27,26 @@ inline std::optional<double> scalarConstant(mlir::Value v) {
   return f;
 }
 
+/// The value of a one-element i32/i64 constant.
+inline std::optional<int64_t> intScalarConstant(mlir::Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c || c.getValue().getNumElements() != 1)
+    return std::nullopt;
+  mlir::Type t = c.getValue().getElementType();
+  std::vector<char> bytes = constantBytes(c.getValue());
+  if (t.isInteger(64) && bytes.size() == 8) {
+    int64_t x;
+    std::memcpy(&x, bytes.data(), 8);
+    return x;
+  }
+  if (t.isInteger(32) && bytes.size() == 4) {
+    int32_t x;
+    std::memcpy(&x, bytes.data(), 4);
+    return x;
+  }
+  return std::nullopt;
+}
+
 /// The float contents of a constant, or empty.
 inline std::vector<float> floatConstant(mlir::Value v) {
   auto c = v.getDefiningOp<ConstantOp>();

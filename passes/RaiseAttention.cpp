@@ -34,6 +34,30 @@ Value matchHeadSplit(Value v, ArrayRef<int64_t> perm, int64_t &heads) {
   return r.getInput();
 }
 
+/// Whether `v` is the attention scores: a matmul, possibly scaled and with
+/// terms added (the side of an add to keep peeling).
+bool reachesMatMul(Value v) {
+  for (int depth = 0; depth < 8; ++depth) {
+    Operation *def = v.getDefiningOp();
+    if (isa_and_present<MatMulOp>(def))
+      return true;
+    if (!isa_and_present<AddOp, DivOp, MulOp>(def))
+      return false;
+    // An add continues on whichever side is the scores; scale ops on lhs
+    // or on the non-constant side.
+    if (auto add = dyn_cast<AddOp>(def)) {
+      if (reachesMatMul(add.getRhs()))
+        return true;
+      v = add.getLhs();
+    } else if (scalarConstant(def->getOperand(0))) {
+      v = def->getOperand(1);
+    } else {
+      v = def->getOperand(0);
+    }
+  }
+  return false;
+}
+
 /// reshape(transpose(o : [B,H,S,d], [0,2,1,3]) : [B,S,H,d] -> [B,S,H*d]),
 /// rooted at the merge reshape.
 struct AttentionPattern : OpRewritePattern<ReshapeOp> {
@@ -53,19 +77,19 @@ struct AttentionPattern : OpRewritePattern<ReshapeOp> {
     auto softmax = pv.getLhs().getDefiningOp<SoftmaxOp>();
     if (!softmax || softmax.getAxis() != 3)
       return failure();
-    // scores [* or / scale] [+ mask]
-    Value scores = softmax.getInput(), mask;
-    if (auto add = scores.getDefiningOp<AddOp>()) {
-      // The scores side is the matmul, possibly scaled; the other is the mask.
-      for (int i = 0; i < 2 && !mask; ++i) {
-        Operation *def = add->getOperand(i).getDefiningOp();
-        if (isa_and_present<MatMulOp, DivOp, MulOp>(def)) {
-          mask = add->getOperand(1 - i);
-          scores = add->getOperand(i);
-        }
-      }
-      if (!mask)
+    // scores [* or / scale] [+ mask] [+ bias ...]: every addend on the way
+    // from the softmax to the scaled matmul is summed into one mask (a
+    // relative position bias, MPNet's, plus the padding mask).
+    Value scores = softmax.getInput();
+    SmallVector<Value> addends;
+    while (auto add = scores.getDefiningOp<AddOp>()) {
+      int side = reachesMatMul(add.getLhs())   ? 0
+                 : reachesMatMul(add.getRhs()) ? 1
+                                               : -1;
+      if (side < 0)
         return failure();
+      addends.push_back(add->getOperand(1 - side));
+      scores = add->getOperand(side);
     }
     double scale = 1.0;
     if (auto div = scores.getDefiningOp<DivOp>()) {
@@ -96,13 +120,28 @@ struct AttentionPattern : OpRewritePattern<ReshapeOp> {
         q.getType() != merge.getType() || k.getType() != q.getType() ||
         v.getType() != q.getType())
       return failure();
-    if (mask) {
-      ArrayRef<int64_t> out = merge.getType().getShape();
-      SmallVector<int64_t> s = {out[0], hq, out[1], out[1]};
+    ArrayRef<int64_t> out = merge.getType().getShape();
+    SmallVector<int64_t> full = {out[0], hq, out[1], out[1]};
+    for (Value a : addends) {
       auto b =
-          broadcastShapes(cast<RankedTensorType>(mask.getType()).getShape(), s);
-      if (!b || ArrayRef<int64_t>(*b) != ArrayRef<int64_t>(s))
+          broadcastShapes(cast<RankedTensorType>(a.getType()).getShape(), full);
+      if (!b || ArrayRef<int64_t>(*b) != ArrayRef<int64_t>(full))
         return failure();
+    }
+    // The addends are summed outermost first, as the graph added them
+    // (layers share them, so CSE leaves one sum for the whole encoder).
+    Value mask;
+    for (Value a : llvm::reverse(addends)) {
+      if (!mask) {
+        mask = a;
+        continue;
+      }
+      auto shape =
+          *broadcastShapes(cast<RankedTensorType>(mask.getType()).getShape(),
+                           cast<RankedTensorType>(a.getType()).getShape());
+      mask = AddOp::create(rewriter, merge.getLoc(),
+                           RankedTensorType::get(shape, rewriter.getF32Type()),
+                           mask, a);
     }
     rewriter.replaceOpWithNewOp<AttentionOp>(
         merge, merge.getType(), ValueRange{q, k, v}, mask,

@@ -1,5 +1,6 @@
 //===- RaiseEmbedding.cpp - lookups + adds + LayerNorm -> canao.embedding -===//
 #include "passes/Passes.h"
+#include "passes/PatternUtils.h"
 
 #include "Canao/ShapeUtils.h"
 
@@ -71,8 +72,77 @@ struct EmbeddingPattern : OpRewritePattern<LayerNormOp> {
       return failure();
     rewriter.replaceOpWithNewOp<EmbeddingOp>(
         ln, type, leaves.tables, leaves.indices, leaves.addends, ln.getScale(),
-        ln.getBias(), ln.getEpsilonAttr());
+        ln.getBias(), ln.getEpsilonAttr(), IntegerAttr(), IntegerAttr());
     return success();
+  }
+};
+
+/// Strips a cast, if any.
+Value uncast(Value v) {
+  auto c = v.getDefiningOp<CastOp>();
+  return c ? c.getInput() : v;
+}
+
+/// HF's create_position_ids_from_input_ids as exported:
+/// add(cast(mul(cumsum(m, last), m)), P) with m = cast(not(equal(ids, P))).
+/// Returns ids and P.
+std::optional<std::pair<Value, int64_t>> matchPaddedPositions(Value idx) {
+  auto add = idx.getDefiningOp<AddOp>();
+  if (!add)
+    return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    auto p = intScalarConstant(add->getOperand(side));
+    auto mul = uncast(add->getOperand(1 - side)).getDefiningOp<MulOp>();
+    if (!p || !mul)
+      continue;
+    for (int i = 0; i < 2; ++i) {
+      auto scan = mul->getOperand(i).getDefiningOp<CumSumOp>();
+      Value m = mul->getOperand(1 - i);
+      if (!scan || scan.getInput() != m || scan.getExclusive() ||
+          scan.getReverse() || scan.getAxis() != scan.getType().getRank() - 1)
+        continue;
+      auto notOp = uncast(m).getDefiningOp<NotOp>();
+      auto eq = notOp ? notOp.getInput().getDefiningOp<EqualOp>() : EqualOp();
+      if (!eq)
+        continue;
+      for (int e = 0; e < 2; ++e)
+        if (intScalarConstant(eq->getOperand(e)) == p &&
+            eq->getOperand(1 - e).getType() == idx.getType())
+          return std::make_pair(eq->getOperand(1 - e), *p);
+    }
+  }
+  return std::nullopt;
+}
+
+/// Folds a padding-aware position-id computation into the embedding, which
+/// counts a row's non-padding ids itself (7 small integer kernels fewer).
+struct PaddedPositionsPattern : OpRewritePattern<EmbeddingOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbeddingOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getPositionTable())
+      return failure();
+    ArrayRef<int64_t> out = op.getType().getShape();
+    for (auto [t, idx] : llvm::enumerate(op.getIndices())) {
+      auto match = matchPaddedPositions(idx);
+      if (!match || out.size() != 3 ||
+          cast<RankedTensorType>(idx.getType()).getShape() != out.drop_back())
+        continue;
+      int64_t rows =
+          cast<RankedTensorType>(op.getTables()[t].getType()).getDimSize(0);
+      if (match->second < 0 || match->second + out[1] >= rows)
+        continue;
+      SmallVector<Value> indices(op.getIndices());
+      indices[t] = match->first;
+      auto raised = rewriter.replaceOpWithNewOp<EmbeddingOp>(
+          op, op.getType(), op.getTables(), indices, op.getAddends(),
+          op.getLnScale(), op.getLnBias(), op.getLnEpsilonAttr(),
+          rewriter.getI64IntegerAttr(t),
+          rewriter.getI64IntegerAttr(match->second));
+      (void)raised;
+      return success();
+    }
+    return failure();
   }
 };
 
@@ -80,7 +150,7 @@ struct RaiseEmbeddingPass
     : canao::impl::RaiseEmbeddingBase<RaiseEmbeddingPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<EmbeddingPattern>(&getContext());
+    patterns.add<EmbeddingPattern, PaddedPositionsPattern>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -507,5 +507,19 @@ LogicalResult EmbeddingOp::verify() {
   if (shapeOf(getLnScale()) != ArrayRef<int64_t>{d} ||
       shapeOf(getLnBias()) != ArrayRef<int64_t>{d})
     return emitOpError("layer_norm scale and bias must be [D]");
+  if (getPositionTable().has_value() != getPaddingIdx().has_value())
+    return emitOpError("position_table and padding_idx go together");
+  if (auto t = getPositionTable()) {
+    if (*t >= getTables().size())
+      return emitOpError("position_table out of range");
+    // Positions run from P to P + S: every one must be a row of the table.
+    int64_t seq = out[out.size() - 2], rows = shapeOf(getTables()[*t])[0];
+    if (shapeOf(getIndices()[*t]) != out.drop_back() || out.size() != 3)
+      return emitOpError("position ids need token ids of the result's [B, S]");
+    if (*getPaddingIdx() < 0 || *getPaddingIdx() + seq >= rows)
+      return emitOpError("padding-aware positions up to ")
+             << *getPaddingIdx() + seq << " do not fit a table of " << rows
+             << " rows";
+  }
   return success();
 }

@@ -407,12 +407,20 @@ def Canao_EmbeddingOp : Canao_Op<"embedding", [AttrSizedOperandSegments]> {
     `result[b, s] = layer_norm(sum_i tables[i][indices[i][b, s]] +
     sum_j addends[j][b, s])` over the last dim. Token ids outside a table
     are a run-time error, as for canao.gather.
+
+    With `position_table = t` and `padding_idx = P` (RoBERTa, XLM-R, MPNet),
+    `indices[t]` are the token ids [B, S] and table t is read at their
+    padding-aware position: P where the id is P, else P plus the number of
+    non-P ids in the row up to and including this one (Hugging Face's
+    `create_position_ids_from_input_ids`).
   }];
   let arguments = (ins Variadic<Canao_FloatTensor>:$tables,
                        Variadic<Canao_IndexTensor>:$indices,
                        Variadic<Canao_FloatTensor>:$addends,
                        Canao_FloatTensor:$ln_scale, Canao_FloatTensor:$ln_bias,
-                       F32Attr:$ln_epsilon);
+                       F32Attr:$ln_epsilon,
+                       OptionalAttr<I64Attr>:$position_table,
+                       OptionalAttr<I64Attr>:$padding_idx);
   let results = (outs Canao_FloatTensor:$result);
   let assemblyFormat = [{
     `tables` `(` $tables `)` `indices` `(` $indices `)` `addends` `(` $addends `)`
