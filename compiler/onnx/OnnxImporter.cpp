@@ -323,7 +323,10 @@ static llvm::Error declareInputs(ImporterState &st,
             "' (dim " + llvm::Twine(d) + "); pass --shape " + in.name() +
             "=D0x...");
       }
-      if (size <= 0 || size > (int64_t(1) << 24))
+      if (size == 0)
+        return plainError("input '" + in.name() + "' dim " + llvm::Twine(d) +
+                          " is 0; canaoc does not support empty tensors");
+      if (size < 0 || size > (int64_t(1) << 24))
         return plainError("input '" + in.name() + "' has absurd dimension " +
                           llvm::Twine(size) + " (dim " + llvm::Twine(d) + ")");
       slot.shape.push_back(size);
@@ -384,6 +387,17 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
     st.loc = NameLoc::get(st.b.getStringAttr(locName));
     if (auto err = importNode(st))
       return std::move(err);
+    // Empty tensors fold away as constants (shape plumbing); a run-time one
+    // would give kernels with nothing to do and zero-sized buffers.
+    for (const std::string &out : node->output()) {
+      auto it = st.slots.find(out);
+      if (it != st.slots.end() && !it->second.constant &&
+          numElements(it->second.shape) == 0)
+        return st.nodeError("output '" + out + "' is an empty tensor (" +
+                            describeShape(it->second.shape) +
+                            "); canaoc does not support empty tensors at "
+                            "run time");
+    }
   }
   st.node = nullptr;
 

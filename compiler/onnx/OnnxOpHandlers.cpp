@@ -699,7 +699,12 @@ llvm::Error importConcat(ImporterState &st) {
   }
   SmallVector<Value> values;
   for (Slot *s : *in)
-    values.push_back(st.value(*s));
+    if (numElements(s->shape) != 0) // an empty part adds nothing
+      values.push_back(st.value(*s));
+  if (values.size() == 1) {
+    st.setOutput(0, values[0]);
+    return llvm::Error::success();
+  }
   st.setOutput(0, ConcatOp::create(st.b, st.loc,
                                    typeOf(st, shape, (*in)[0]->dtype), values,
                                    st.b.getI64IntegerAttr(*axis))

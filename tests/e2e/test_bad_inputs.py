@@ -47,6 +47,9 @@ MODEL_CASES = {
     "absurd_input": ["absurd"],
     "bad_raw_size": ["bytes"],
     "duplicate_output": ["produced by two nodes", "'t'"],
+    "zero_dim_input": ["dim 1 is 0", "empty tensors"],
+    "empty_slice": ["empty_slice", "empty tensor"],
+    "shape_input": ["reshape", "--freeze shape=FILE.npy"],
 }
 
 results = []

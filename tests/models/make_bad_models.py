@@ -140,6 +140,31 @@ def duplicate_output():
         [vi("x", [1, 4])], [vi("y", [1, 4])])
 
 
+def zero_dim_input():
+    return model(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")],
+        [vi("x", [1, 0])], [vi("y", [1, 0])])
+
+
+def empty_slice():
+    starts = helper.make_tensor("starts", TensorProto.INT64, [1], [2])
+    ends = helper.make_tensor("ends", TensorProto.INT64, [1], [2])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    return model(
+        [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"],
+                          name="empty_slice")],
+        [vi("x", [1, 4])], [vi("y", [1, 0])], [starts, ends, axes])
+
+
+def shape_input():
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    m = model(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")],
+        [vi("x", [1, 4])], [vi("y", [2, 2])])
+    m.graph.input.append(shape)
+    return m
+
+
 CASES = {
     "good": good,
     "truncated": truncated,
@@ -154,6 +179,9 @@ CASES = {
     "absurd_input": absurd_input,
     "bad_raw_size": bad_raw_size,
     "duplicate_output": duplicate_output,
+    "zero_dim_input": zero_dim_input,
+    "empty_slice": empty_slice,
+    "shape_input": shape_input,
 }
 
 
