@@ -255,9 +255,6 @@ static llvm::Error freezeInput(Slot &slot, const onnx::TypeProto_Tensor &tt,
   }
   if (options.inputShapes.count(slot.name))
     return plainError(what + "the input is frozen; drop its --shape");
-  if (value.numElements() == 0)
-    return plainError(what + "the array is empty; empty tensors are not "
-                             "supported");
   slot.shape = value.shape;
   slot.constant = value;
   return llvm::Error::success();
@@ -419,6 +416,11 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
         return s.takeError();
       it = st.slots.find(out.name());
     }
+    if (numElements(it->second.shape) == 0)
+      return plainError("graph output '" + out.name() +
+                        "' is an empty tensor (" +
+                        describeShape(it->second.shape) +
+                        "); canaoc does not support empty outputs");
     results.push_back(st.value(it->second));
     resultTypes.push_back(results.back().getType());
   }

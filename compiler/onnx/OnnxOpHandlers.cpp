@@ -375,8 +375,11 @@ llvm::Error importRange(ImporterState &st) {
   auto in = inputs(st, 3);
   if (!in)
     return in.takeError();
+  for (int i = 0; i < 3; ++i)
+    if (auto c = st.constantInput(i); !c)
+      return c.takeError();
   if (!allFoldable(*in))
-    return st.nodeError("needs compile-time start, limit and delta");
+    return st.nodeError("start, limit and delta are too large to fold");
   double start = (*in)[0]->constant->toDoubles().at(0);
   double limit = (*in)[1]->constant->toDoubles().at(0);
   double delta = (*in)[2]->constant->toDoubles().at(0);
@@ -650,7 +653,8 @@ llvm::Error importSlice(ImporterState &st) {
       e = std::clamp<int64_t>(e, -1, d - 1);
       size = s > e ? (s - e - step - 1) / -step : 0;
     }
-    if (size == 0)
+    // An empty slice of shape plumbing folds; a run-time one cannot run.
+    if (size == 0 && !(*a)->foldable())
       return st.nodeError("produces an empty tensor, which canaoc does not "
                           "support");
     outStart[*axis] = s;

@@ -14,8 +14,8 @@ build), runs each `<name>_run` and compares:
 
   - dtype and shape must match exactly;
   - int64 / int32 / bool outputs must be equal exactly;
-  - float outputs: max abs error <= 1e-5 (ATOL below), NaN where the
-    reference has none (or vice versa) fails.
+  - float outputs: max abs error <= 1e-5 (ATOL below; equal infinities
+    match), NaN where the reference has none (or vice versa) fails.
 
 Every case feeds at least one graph input (not a constant), so canaoc emits
 runtime kernels rather than folding; weights-like operands are
@@ -409,19 +409,28 @@ def prepare(case, cdir):
     return refs
 
 
-def compile_case(canaoc, case, cdir):
-    out = cdir / "out"
+def compile_model(canaoc, model, out, name, extra=()):
+    """canaoc MODEL -o OUT --name NAME -q EXTRA... into a fresh OUT.
+
+    Returns (error, proc): error is None on success, else the reason;
+    proc is the finished canaoc (its returncode and stderr), None after a
+    timeout."""
     shutil.rmtree(out, ignore_errors=True)
     try:
-        r = run([canaoc, cdir / "model.onnx", "-o", out, "--name",
-                 target_name(case), "-q"], timeout=CANAOC_TIMEOUT_S)
+        r = run([canaoc, model, "-o", out, "--name", name, "-q", *extra],
+                timeout=CANAOC_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        return f"canaoc timed out after {CANAOC_TIMEOUT_S} s"
+        return f"canaoc timed out after {CANAOC_TIMEOUT_S} s", None
     if r.returncode != 0:
-        return f"canaoc exit {r.returncode}: {tail(r.stderr)}"
+        return f"canaoc exit {r.returncode}: {tail(r.stderr)}", r
     if not (out / "CMakeLists.txt").exists():
-        return "canaoc wrote no CMakeLists.txt"
-    return None
+        return "canaoc wrote no CMakeLists.txt", r
+    return None, r
+
+
+def compile_case(canaoc, case, cdir):
+    return compile_model(canaoc, cdir / "model.onnx", cdir / "out",
+                         target_name(case))[0]
 
 
 def target_name(case):
@@ -505,10 +514,19 @@ def build_all(work, compiled, exact):
 
 
 def compare(case, refs, outdir):
+    return compare_outputs([name for name, _ in case.outputs], refs, outdir)
+
+
+def compare_outputs(names, refs, outdir, atol=ATOL, rtol=0.0):
+    """Checks OUTDIR/<name>.npy (as NAME_run writes them) against refs.
+
+    dtype and shape exactly; ints and bools exactly; floats elementwise
+    |got - want| <= atol + rtol * |want| (equal infinities match), NaN
+    positions must match. Returns (ok, detail)."""
     details = []
     ok = True
-    for name, _ in case.outputs:
-        fname = name.replace("/", "_") + ".npy"
+    for name in names:
+        fname = name.replace("/", "_").replace("\\", "_") + ".npy"
         path = outdir / fname
         if not path.exists():
             return False, f"no output file {fname}"
@@ -527,18 +545,24 @@ def compare(case, refs, outdir):
                 details.append(f"{name}: NaN at {int(nan_mismatch.sum())} "
                                "positions that differ from the reference")
                 continue
+            g64 = got.astype(np.float64)
+            r64 = ref.astype(np.float64)
+            with np.errstate(invalid="ignore"):
+                diff = np.where(g64 == r64, 0.0, np.abs(g64 - r64))
+            tol = atol + rtol * np.abs(r64)
             fin = ~np.isnan(ref)
-            err = np.abs(got[fin].astype(np.float64) - ref[fin]) \
-                if fin.any() else np.zeros(1)
-            worst = float(err.max()) if err.size else 0.0
-            if not worst <= ATOL:
+            worst = float(diff[fin].max()) if fin.any() else 0.0
+            bad = fin & ~(diff <= tol)
+            if bad.any():
                 ok = False
-                diff = np.abs(got.astype(np.float64) - ref)
-                idx = np.unravel_index(int(np.nanargmax(diff)), ref.shape)
+                idx = np.unravel_index(int(np.nanargmax(diff / tol)),
+                                       ref.shape)
+                bound = f"{atol:g}" if rtol == 0 else \
+                    f"{atol:g} + {rtol:g}*|want|"
                 details.append(
-                    f"{name}: max_abs_err={worst:.3g} > {ATOL:g} at "
+                    f"{name}: max_abs_err={worst:.3g} > {bound} at "
                     f"{list(map(int, idx))} (got {got[idx]!r}, want "
-                    f"{ref[idx]!r}); {int((diff > ATOL).sum())}/{ref.size} "
+                    f"{ref[idx]!r}); {int(bad.sum())}/{ref.size} "
                     "elements off")
             else:
                 details.append(f"{name}: max_abs_err={worst:.3g}")
@@ -553,20 +577,30 @@ def compare(case, refs, outdir):
     return ok, "; ".join(details)
 
 
-def execute(case, cdir, exe, refs):
-    outdir = cdir / "result"
+def run_model(exe, inputs, outdir):
+    """EXE --input NAME=PATH ... --output-dir OUTDIR (made fresh); inputs
+    maps graph input names to .npy paths. Returns None or the error."""
     shutil.rmtree(outdir, ignore_errors=True)
-    outdir.mkdir()
+    outdir.mkdir(parents=True)
     cmd = [exe]
-    for k in case.inputs:
-        cmd += ["--input", f"{k}={cdir / 'inputs' / (k + '.npy')}"]
+    for k, path in inputs.items():
+        cmd += ["--input", f"{k}={path}"]
     cmd += ["--output-dir", outdir]
     try:
         r = run(cmd, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        return False, f"runner timed out after {RUN_TIMEOUT_S} s"
+        return f"runner timed out after {RUN_TIMEOUT_S} s"
     if r.returncode != 0:
-        return False, f"runner exit {r.returncode}: {tail(r.stderr)}"
+        return f"runner exit {r.returncode}: {tail(r.stderr)}"
+    return None
+
+
+def execute(case, cdir, exe, refs):
+    outdir = cdir / "result"
+    err = run_model(exe, {k: cdir / "inputs" / (k + ".npy")
+                          for k in case.inputs}, outdir)
+    if err:
+        return False, err
     return compare(case, refs, outdir)
 
 
