@@ -358,7 +358,136 @@ def build_cases():
         {"w": randn(r, 8, 12) * F32(0.5), "bias": randn(r, 12),
          "sqrt2": f32(1.41421356), "one": f32(1.0), "half": f32(0.5)})
 
+    add_family_cases(add)
     return cases
+
+
+def add_family_cases(add):
+    """The wider BERT family's ops (RoBERTa, MPNet, MobileBERT, ...)."""
+    I32 = np.int32
+    # ---- comparisons and logic ---------------------------------------------
+    for op in ["Less", "Greater", "LessOrEqual", "GreaterOrEqual"]:
+        r = rng_for(op)
+        add(f"{op.lower()}_f32_bcast", 13, [N(op, ["a", "b"], ["y"])],
+            {"a": randn(r, 2, 3, 4).round(1), "b": randn(r, 3, 1).round(1)},
+            outputs=[("y", BOOL)])
+    r = rng_for("less_i64")
+    add("less_int64", 13, [N("Less", ["a", "b"], ["y"])],
+        {"a": r.integers(0, 4, (2, 5)).astype(I64),
+         "b": r.integers(0, 4, (2, 5)).astype(I64)}, outputs=[("y", BOOL)])
+    for op in ["And", "Or", "Xor"]:
+        r = rng_for(op)
+        add(f"{op.lower()}_bcast", 13, [N(op, ["a", "b"], ["y"])],
+            {"a": r.integers(0, 2, (2, 3, 4)).astype(BOOL),
+             "b": r.integers(0, 2, (3, 1)).astype(BOOL)},
+            outputs=[("y", BOOL)])
+    r = rng_for("not")
+    add("not", 13, [N("Not", ["a"], ["y"])],
+        {"a": r.integers(0, 2, (3, 5)).astype(BOOL)}, outputs=[("y", BOOL)])
+    # ---- min / max / clip ----------------------------------------------------
+    r = rng_for("minmax")
+    add("min_variadic", 13, [N("Min", ["a", "b", "c"], ["y"])],
+        {"a": randn(r, 2, 3), "b": randn(r, 3), "c": randn(r, 2, 1)})
+    r = rng_for("max2")
+    add("max_int64", 13, [N("Max", ["a", "b"], ["y"])],
+        {"a": r.integers(-9, 9, (4,)).astype(I64),
+         "b": r.integers(-9, 9, (4,)).astype(I64)}, outputs=[("y", I64)])
+    r = rng_for("clip")
+    add("clip_op13", 13, [N("Clip", ["x", "lo", "hi"], ["y"])],
+        {"x": randn(r, 3, 4) * F32(2)}, {"lo": f32(-0.5), "hi": f32(0.75)})
+    r = rng_for("clip_min_only")
+    add("clip_min_only", 13, [N("Clip", ["x", "lo"], ["y"])],
+        {"x": randn(r, 3, 4)}, {"lo": f32(0.1)})
+    r = rng_for("clip6")
+    add("clip_opset10_attrs", 10, [N("Clip", ["x"], ["y"], min=-0.2, max=0.3)],
+        {"x": randn(r, 3, 4)})
+    # ---- unary ----------------------------------------------------------------
+    r = rng_for("abs")
+    add("abs", 13, [N("Abs", ["x"], ["y"])], {"x": randn(r, 3, 4)})
+    add("abs_int64", 13, [N("Abs", ["x"], ["y"])],
+        {"x": r.integers(-50, 50, (6,)).astype(I64)}, outputs=[("y", I64)])
+    add("log", 13, [N("Log", ["x"], ["y"])],
+        {"x": (np.abs(randn(r, 3, 4)) + F32(0.05)).astype(F32)})
+    add("reciprocal", 13, [N("Reciprocal", ["x"], ["y"])],
+        {"x": (np.abs(randn(r, 3, 4)) + F32(0.5)).astype(F32)})
+    add("floor", 13, [N("Floor", ["x"], ["y"])], {"x": randn(r, 3, 4) * F32(3)})
+    add("ceil", 13, [N("Ceil", ["x"], ["y"])], {"x": randn(r, 3, 4) * F32(3)})
+    # ---- Pow with mixed types ---------------------------------------------
+    add("pow_f32_int64", 15, [N("Pow", ["x", "e"], ["y"])],
+        {"x": randn(r, 2, 3)}, {"e": i64(3)})
+    add("pow_int64_f32", 15, [N("Pow", ["x", "e"], ["y"])],
+        {"x": r.integers(1, 5, (2, 3)).astype(I64)}, {"e": f32(2.0)},
+        outputs=[("y", I64)])
+    # ---- reductions, argmax, cumsum ------------------------------------------
+    r = rng_for("reduce")
+    for op in ["ReduceSum", "ReduceMax", "ReduceMin"]:
+        ins = ["x", "ax"] if op == "ReduceSum" else ["x"]
+        attrs = {} if op == "ReduceSum" else {"axes": [1, 2]}
+        add(f"{op.lower()}_axes12", 13,
+            [N(op, ins, ["y"], keepdims=0, **attrs)], {"x": randn(r, 2, 3, 4)},
+            {"ax": i64([1, 2])} if op == "ReduceSum" else None)
+    add("reducesum_all_int64", 13, [N("ReduceSum", ["x"], ["y"], keepdims=1)],
+        {"x": r.integers(-5, 5, (3, 4)).astype(I64)}, outputs=[("y", I64)])
+    add("reducemax_int32", 13, [N("ReduceMax", ["x"], ["y"], axes=[0])],
+        {"x": r.integers(-5, 5, (3, 4)).astype(I32)},
+        outputs=[("y", I32)])
+    add("argmax_last_index", 13,
+        [N("ArgMax", ["x"], ["y"], axis=1, keepdims=0, select_last_index=1)],
+        {"x": r.integers(0, 3, (3, 6)).astype(F32)}, outputs=[("y", I64)])
+    add("argmin_keepdims", 13, [N("ArgMin", ["x"], ["y"], axis=-1)],
+        {"x": randn(r, 2, 3, 5)}, outputs=[("y", I64)])
+    for ex, rev in [(0, 0), (1, 0), (0, 1), (1, 1)]:
+        add(f"cumsum_ex{ex}_rev{rev}", 14,
+            [N("CumSum", ["x", "ax"], ["y"], exclusive=ex, reverse=rev)],
+            {"x": randn(r, 2, 5, 3)}, {"ax": i64(1)})
+    add("cumsum_int32", 14, [N("CumSum", ["x", "ax"], ["y"])],
+        {"x": r.integers(0, 2, (2, 7)).astype(I32)}, {"ax": i64(-1)},
+        outputs=[("y", I32)])
+    # ---- pad, split, tile, trilu -----------------------------------------------
+    r = rng_for("pad")
+    for mode in ["constant", "reflect", "edge"]:
+        add(f"pad_{mode}", 13, [N("Pad", ["x", "p", "v"], ["y"], mode=mode)],
+            {"x": randn(r, 2, 4, 5)},
+            {"p": i64([0, 2, 1, 0, 3, 2]), "v": f32(0.5)})
+    add("pad_negative_crop", 13, [N("Pad", ["x", "p"], ["y"])],
+        {"x": randn(r, 3, 6)}, {"p": i64([0, -1, 1, 2])})
+    add("pad_opset10_attrs", 10,
+        [N("Pad", ["x"], ["y"], pads=[1, 0, 0, 2], value=1.5)],
+        {"x": randn(r, 2, 3)})
+    r = rng_for("split")
+    add("split_sizes", 13, [N("Split", ["x", "s"], ["y0", "y1"], axis=1)],
+        {"x": randn(r, 2, 7)}, {"s": i64([3, 4])},
+        outputs=[("y0", F32), ("y1", F32)])
+    add("split_equal_opset11", 11,
+        [N("Split", ["x"], ["y0", "y1", "y2"], axis=-1)],
+        {"x": randn(r, 2, 6)}, outputs=[("y0", F32), ("y1", F32), ("y2", F32)])
+    add("tile", 13, [N("Tile", ["x", "rep"], ["y"])],
+        {"x": randn(r, 2, 3)}, {"rep": i64([2, 3])})
+    for upper in [0, 1]:
+        add(f"trilu_upper{upper}", 14,
+            [N("Trilu", ["x", "k"], ["y"], upper=upper)],
+            {"x": randn(r, 2, 4, 5)}, {"k": i64(1 - 2 * upper)})
+    # ---- einsum: the attention forms exporters write -----------------------
+    r = rng_for("einsum")
+    add("einsum_qk", 12, [N("Einsum", ["q", "k"], ["y"],
+                            equation="bhid,bhjd->bhij")],
+        {"q": randn(r, 1, 2, 5, 4), "k": randn(r, 1, 2, 6, 4)})
+    add("einsum_pv", 12, [N("Einsum", ["p", "v"], ["y"],
+                            equation="bhij,bhjd->bhid")],
+        {"p": randn(r, 1, 2, 5, 6), "v": randn(r, 1, 2, 6, 4)})
+    add("einsum_implicit_sum", 12,
+        [N("Einsum", ["a", "b"], ["y"], equation="ij,jk")],
+        {"a": randn(r, 3, 4), "b": randn(r, 4, 5)})
+    add("einsum_one_operand", 12,
+        [N("Einsum", ["a"], ["y"], equation="ijk->ki")],
+        {"a": randn(r, 3, 4, 2)})
+    # ---- LayerNormalization's optional outputs ---------------------------------
+    r = rng_for("ln_stats")
+    add("layernorm_mean_invstd", 17,
+        [N("LayerNormalization", ["x", "g", "b"], ["y", "mean", "inv"],
+           axis=1, epsilon=1e-5)],
+        {"x": randn(r, 2, 3, 4)}, {"g": randn(r, 3, 4), "b": randn(r, 3, 4)},
+        outputs=[("y", F32), ("mean", F32), ("inv", F32)])
 
 
 # ---------------------------------------------------------------------------
