@@ -7,78 +7,107 @@
 
 using namespace canao;
 
+// One function per target, every field named, with where its number comes
+// from. Cache sizes are per core and only defaults: "host" replaces them
+// with what this machine reports.
+
+/// Portable C++ (GCC vector extensions, 4 float lanes): runs anywhere, and
+/// compiles to SSE on x86 and to NEON on Arm.
+static TargetDesc genericTarget() {
+  TargetDesc t;
+  t.name = "generic";
+  t.isa = "generic";
+  t.vectorBits = 128;     // SSE2 / ASIMD width, the baseline of both ISAs
+  t.vectorRegisters = 16; // x86-64's 16 XMM (AArch64 has 32: neon's entry)
+  t.l1Bytes = 32 << 10;   // conservative: every core since ~2010 has >= 32K
+  t.l2Bytes = 1 << 20;    // conservative: Zen 2 512K, Sapphire Rapids 2M
+  t.cxxFlags = {};
+  // 4x8 = 8 accumulator vectors of 16 registers, leaving room for A and B.
+  t.gemmRows = 4;
+  t.gemmCols = 8;
+  t.gemmDepth = 512; // the packed A block at M = 128: 256K, a quarter of L2
+  t.prefetchTilesLog2 = 3;
+  t.attentionRows = 4; // head dim 64 = 8 panels of 8
+  t.attentionCols = 8;
+  t.gemmTiles = {{4, 8}, {6, 8}};
+  // BSR on 4 lanes: not measured yet; assumed a little slower than on
+  // AVX2, 16x1 first on ties (fewer index loads).
+  t.bsrKKernels = {
+      {4, 12, {0.2, 1.2}}, {8, 6, {0.15, 1.1}}, {16, 3, {0.12, 1.05}}};
+  return t;
+}
+
+/// AVX2 + FMA (Haswell and later, Zen 1-4): 16 YMM registers, 2 FMA pipes.
+static TargetDesc avx2Target() {
+  TargetDesc t;
+  t.name = "x86-avx2";
+  t.isa = "avx2";
+  t.vectorBits = 256;
+  t.vectorRegisters = 16; // YMM0-15
+  t.l1Bytes = 32 << 10;   // Zen 2 / Zen 3 / Skylake: 32K L1d
+  t.l2Bytes = 1 << 20;    // conservative (Zen 2 512K, Zen 3 512K, SKX 1M)
+  t.cxxFlags = {"-mavx2", "-mfma", "-mf16c"};
+  // 4x24 (12 accumulators), not the classic 6x16: on Zen 3 it needs a
+  // third fewer broadcasts per FMA and M = 128 has no partial tile;
+  // `canaoc --tune` measured it 9% faster over BERT-base's GEMMs (22.5 vs
+  // 24.6 ms).
+  t.gemmRows = 4;
+  t.gemmCols = 24;
+  // kc 768: one k block for K = 768 (no partial sums stored to C and
+  // reloaded), +2-5% in paired runs on Zen 3.
+  t.gemmDepth = 768;
+  // The next panel prefetched over 4 tiles (not 8): +3% on Zen 3.
+  t.prefetchTilesLog2 = 2;
+  t.attentionRows = 6; // head dim 64 = 4 panels of 16
+  t.attentionCols = 16;
+  t.gemmTiles = {{4, 24}, {6, 16}};
+  // pack_a of 6 rows does not vectorize (an interleave of 6); reading A in
+  // place measured 12% faster for 128x512x128 on 6x16 (packing included),
+  // the same for 4x24, whose 4-row packing does vectorize.
+  t.directATiles = {{6, 16}};
+  // Fitted to BERT-base end to end on Zen 2 (bench/sparse_vs_ort.py,
+  // 2026-12-01, time vs canao dense at 50/75/90/95% kept, attention and
+  // LayerNorm taken out): 16x1 0.12 + 1.0 x kept; BSR-N (1x16 on 6x16)
+  // 0.07 + 1.2 x kept. 8x1 (12 rows of A leave L1) measured 1.6x 16x1's
+  // time in canao-gemm-bench --sparse.
+  t.bsrKKernels = {{16, 6, {0.12, 1.0}}, {8, 12, {0.15, 1.6}}};
+  t.bsrNCost = {0.07, 1.2};
+  return t;
+}
+
+/// AVX-512 F/VL/BW/DQ (Skylake-SP and later, Zen 4): 32 ZMM registers.
+static TargetDesc avx512Target() {
+  TargetDesc t;
+  t.name = "x86-avx512";
+  t.isa = "avx512";
+  t.vectorBits = 512;
+  t.vectorRegisters = 32; // ZMM0-31
+  t.l1Bytes = 48 << 10;   // Sapphire Rapids (the earlier dev machines)
+  t.l2Bytes = 2 << 20;    // Sapphire Rapids: 2M per core
+  t.cxxFlags = {"-mavx512f",
+                "-mavx512vl",
+                "-mavx512bw",
+                "-mavx512dq",
+                "-mavx2",
+                "-mfma",
+                "-mprefer-vector-width=512"};
+  // 12x32 = 24 accumulators of 32 registers: 95-105% of the FMA loop on
+  // Sapphire Rapids with kc 768 (FACTS, the hand-written GEMM).
+  t.gemmRows = 12;
+  t.gemmCols = 32;
+  t.gemmDepth = 768;
+  t.prefetchTilesLog2 = 3;
+  t.attentionRows = 12; // head dim 64 = 2 panels of 32
+  t.attentionCols = 32;
+  t.gemmTiles = {{12, 32}, {8, 32}, {6, 64}};
+  // Not measured yet: assumed as on AVX2.
+  t.bsrKKernels = {{16, 12, {0.12, 1.0}}};
+  return t;
+}
+
 const std::vector<TargetDesc> &canao::targets() {
-  // L1/L2 are per core; 48 KiB / 2 MiB is the Sapphire Rapids class of the
-  // dev machines, 32 KiB / 1 MiB a conservative x86 default ("host" reads
-  // the machine's own). AVX2's dense tile is 4x24, not the classic 6x16:
-  // on Zen 3 it needs a third fewer broadcasts per FMA and M = 128 has no
-  // partial tile; `canaoc --tune` measured it 9% faster over BERT-base's
-  // GEMMs (22.5 vs 24.6 ms). Its kc 768 (one k block for K = 768: no
-  // partial sums stored to C and reloaded) and next-panel prefetch spread over
-  // 4 tiles (not 8) measured +2-5% and +3% in paired runs on Zen 3.
-  static const std::vector<TargetDesc> table = {
-      {"generic",
-       "generic",
-       128,
-       16,
-       32 << 10,
-       1 << 20,
-       {},
-       4,
-       8,
-       512,
-       3,
-       4,
-       8,
-       {{4, 8}, {6, 8}},
-       {},
-       // BSR on 4 lanes: not measured yet; assumed a little slower than on
-       // AVX2, 16x1 first on ties (fewer index loads).
-       {{4, 12, {0.2, 1.2}}, {8, 6, {0.15, 1.1}}, {16, 3, {0.12, 1.05}}}},
-      {"x86-avx2",
-       "avx2",
-       256,
-       16,
-       32 << 10,
-       1 << 20,
-       {"-mavx2", "-mfma", "-mf16c"},
-       4,
-       24,
-       768,
-       2,
-       6,
-       16,
-       {{4, 24}, {6, 16}},
-       // pack_a of 6 rows does not vectorize (an interleave of 6); reading
-       // A in place measured 12% faster for 128x512x128 on 6x16 (packing
-       // included), the same for 4x24, whose 4-row packing does vectorize.
-       {{6, 16}},
-       // Fitted to BERT-base end to end on Zen 2 (bench/sparse_vs_ort.py,
-       // 2026-12-01, time vs canao dense at 50/75/90/95% kept, attention
-       // and LayerNorm taken out): 16x1 0.12 + 1.0 x kept; BSR-N (1x16 on
-       // 6x16) 0.07 + 1.2 x kept. 8x1 (12 rows of A leave L1) measured 1.6x
-       // 16x1's time in canao-gemm-bench --sparse.
-       {{16, 6, {0.12, 1.0}}, {8, 12, {0.15, 1.6}}},
-       {0.07, 1.2}},
-      {"x86-avx512",
-       "avx512",
-       512,
-       32,
-       48 << 10,
-       2 << 20,
-       {"-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2",
-        "-mfma", "-mprefer-vector-width=512"},
-       12,
-       32,
-       768,
-       3,
-       12,
-       32,
-       {{12, 32}, {8, 32}, {6, 64}},
-       {},
-       // Not measured yet: assumed as on AVX2.
-       {{16, 12, {0.12, 1.0}}}},
-  };
+  static const std::vector<TargetDesc> table = {genericTarget(), avx2Target(),
+                                                avx512Target()};
   return table;
 }
 

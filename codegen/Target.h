@@ -1,7 +1,9 @@
 //===- Target.h - what codegen knows about each target ---------*- C++ -*-===//
 //
-// One table entry per target: ISA, vector width, registers, caches, the
-// compiler flags the generated library is built with, and the GEMM tile.
+// One table entry per target (Target.cpp: one function each, every field
+// named, the source of each number beside it): ISA, vector width,
+// registers, caches, the compiler flags the generated library is built
+// with, and the GEMM tile.
 // Emitters read tile sizes from here; no constants are scattered in them.
 //
 //===----------------------------------------------------------------------===//
@@ -15,27 +17,27 @@
 namespace canao {
 
 struct TargetDesc {
-  std::string name;    ///< --target value: generic, x86-avx2, x86-avx512
-  std::string isa;     ///< for reports and kernel names
-  int vectorBits;      ///< SIMD width the compiler may use
-  int vectorRegisters; ///< architectural vector registers
-  int64_t l1Bytes, l2Bytes;
+  std::string name;        ///< --target value: generic, x86-avx2, x86-avx512
+  std::string isa;         ///< for reports and kernel names
+  int vectorBits = 0;      ///< SIMD width the compiler may use
+  int vectorRegisters = 0; ///< architectural vector registers
+  int64_t l1Bytes = 0, l2Bytes = 0;
   std::vector<std::string> cxxFlags; ///< GCC/Clang flags for the library
   /// GEMM register tile: gemmRows x gemmCols accumulators live in
   /// registers (gemmCols a multiple of the vector lanes); weights are packed
   /// in gemmCols-wide panels.
-  int gemmRows;
-  int gemmCols;
+  int gemmRows = 0;
+  int gemmCols = 0;
   /// k block of the GEMM driver: the packed A block (M x gemmDepth) and a
   /// panel slice stay in L2 while the panels stream past.
-  int gemmDepth;
+  int gemmDepth = 0;
   /// The next weight panel is prefetched by the first 2^prefetchTilesLog2
   /// tiles of a panel, so it streams in at a rate memory sustains.
-  int prefetchTilesLog2;
+  int prefetchTilesLog2 = 3;
   /// Register tile of attention's per-head products (K = head dim, N = seq
   /// or head dim): NR should divide the head dim (64) so no panel is narrow.
-  int attentionRows;
-  int attentionCols;
+  int attentionRows = 0;
+  int attentionCols = 0;
   /// The register tiles (rows, cols) the runtime has a microkernel for on
   /// this ISA; `canaoc --tune` chooses among them.
   std::vector<std::pair<int, int>> gemmTiles;
