@@ -27,6 +27,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "models"
+AARCH64_TOOLCHAIN = HERE.parent.parent / "cmake" / "toolchains" / \
+    "aarch64-linux-gnu.cmake"
+QEMU_CPUS = ["cortex-a76", "cortex-a53"]  # Debian 12 qemu 7.2's big/little
 results = []
 
 
@@ -397,6 +400,9 @@ def main():
     p.add_argument("--expect-sparse", default="",
                    help='layout of every encoder weight: "bsr_k 16x1", '
                         '"bsr_n 1x16", "dense", ... (canaoc --report)')
+    p.add_argument("--aarch64-qemu", action="store_true",
+                   help="also cross-build OUTDIR for aarch64 and run it "
+                   "under qemu (cortex-a76 and cortex-a53)")
     p.add_argument("--freeze", action="append", default=[],
                    help="compile with --freeze NAME=<fixture input> and run "
                    "without that input (repeatable)")
@@ -473,6 +479,8 @@ def main():
                           same, r.stderr.strip())
                 if args.runtime_errors:
                     runtime_errors(runner, fixture, meta, work)
+                if args.aarch64_qemu:
+                    cross_aarch64(args, fixture, meta, out, work)
                 if args.each_pass_disabled:
                     each_pass_disabled(args, fixture, meta, work)
             if args.max_kernels_per_layer or args.max_arena_mb:
@@ -483,6 +491,51 @@ def main():
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not results else 0
+
+
+def cross_aarch64(args, fixture, meta, out, work):
+    """Cross-builds OUTDIR for aarch64 with the repo's toolchain file and
+    runs it under qemu-aarch64 on a big and a little core: it must match
+    the references, and 1 and 2 threads bit for bit."""
+    missing = [t for t in ("aarch64-linux-gnu-g++", "qemu-aarch64")
+               if not shutil.which(t)]
+    if not check("aarch64 toolchain and qemu present", not missing,
+                 "missing " + ", ".join(missing) +
+                 " (apt-get install g++-aarch64-linux-gnu qemu-user)"
+                 if missing else ""):
+        return
+    bdir = work / "build_aarch64"
+    shutil.rmtree(bdir, ignore_errors=True)
+    t0 = time.time()
+    r = build(out, bdir, "-DCMAKE_BUILD_TYPE=Release",
+              f"-DCMAKE_TOOLCHAIN_FILE={AARCH64_TOOLCHAIN}")
+    if not check("aarch64 cross build", r.returncode == 0,
+                 f"{time.time() - t0:.1f}s" if r.returncode == 0
+                 else (r.stdout + r.stderr).strip()[-1500:]):
+        return
+    runner = bdir / "model_run"
+    for cpu in QEMU_CPUS:
+        results_by_threads = []
+        for threads in ("1", "2"):
+            res = work / f"result_aarch64_{cpu}_t{threads}"
+            shutil.rmtree(res, ignore_errors=True)
+            res.mkdir()
+            r = run(["qemu-aarch64", "-cpu", cpu, "-L", "/usr/aarch64-linux-gnu",
+                     runner, *input_flags(fixture, meta), "--output-dir", res,
+                     "--threads", threads])
+            if not check(f"qemu {cpu} run, {threads} thread(s)",
+                         r.returncode == 0, r.stderr.strip()[-800:]):
+                break
+            results_by_threads.append(res)
+        if len(results_by_threads) != 2:
+            continue
+        ok, text = compare(fixture / "ref_ort", results_by_threads[0],
+                           meta["outputs"], args.atol)
+        check(f"qemu {cpu} matches ref_ort", ok, text)
+        same = all(filecmp.cmp(results_by_threads[0] / f"{o}.npy",
+                               results_by_threads[1] / f"{o}.npy",
+                               shallow=False) for o in meta["outputs"])
+        check(f"qemu {cpu}: 1 and 2 threads bit-identical", same)
 
 
 def _files(root):
