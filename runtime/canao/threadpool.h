@@ -69,18 +69,6 @@ public:
 #else
       workers_.emplace_back([this, t, now] { work(t, now); });
 #endif
-#ifdef __linux__
-      // Workers pinned to cores keep their caches; the caller is left alone
-      // (it belongs to the application).
-      unsigned cores = std::thread::hardware_concurrency();
-      if (cores > 1) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(t % cores, &set);
-        pthread_setaffinity_np(workers_.back().native_handle(), sizeof set,
-                               &set);
-      }
-#endif
     }
     size_.store(n);
     return true;
@@ -120,7 +108,26 @@ public:
   }
 
 private:
+  // Workers pinned to cores keep their caches; the caller is left alone
+  // (it belongs to the application). sched_setaffinity on the calling
+  // thread, not pthread_setaffinity_np: Android's bionic has only the
+  // former. Advisory: a refusal (a restricted cpuset) changes nothing else.
+  static void pin_to_core(int t) {
+#if defined(__linux__) && defined(CPU_SET)
+    unsigned cores = std::thread::hardware_concurrency();
+    if (cores > 1) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(t % cores, &set);
+      (void)sched_setaffinity(0, sizeof set, &set);
+    }
+#else
+    (void)t;
+#endif
+  }
+
   void work(int t, uint64_t seen) {
+    pin_to_core(t);
     for (;;) {
       bool ready = false;
       for (int i = 0; i < kSpins && !ready; ++i) {
