@@ -47,16 +47,16 @@ static TargetDesc avx2Target() {
   t.l1Bytes = 32 << 10;   // Zen 2 / Zen 3 / Skylake: 32K L1d
   t.l2Bytes = 1 << 20;    // conservative (Zen 2 512K, Zen 3 512K, SKX 1M)
   t.cxxFlags = {"-mavx2", "-mfma", "-mf16c"};
-  // 4x24 (12 accumulators), not the classic 6x16: on Zen 3 it needs a
-  // third fewer broadcasts per FMA and M = 128 has no partial tile;
-  // `canaoc --tune` measured it 9% faster over BERT-base's GEMMs (22.5 vs
+  // 4x24 (12 accumulators), not the classic 6x16: on Zen 2 (once noted as Zen
+  // 3) it needs a third fewer broadcasts per FMA and M = 128 has no partial
+  // tile; `canaoc --tune` measured it 9% faster over BERT-base's GEMMs (22.5 vs
   // 24.6 ms).
   t.gemmRows = 4;
   t.gemmCols = 24;
   // kc 768: one k block for K = 768 (no partial sums stored to C and
-  // reloaded), +2-5% in paired runs on Zen 3.
+  // reloaded), +2-5% in paired runs on the same Zen 2.
   t.gemmDepth = 768;
-  // The next panel prefetched over 4 tiles (not 8): +3% on Zen 3.
+  // The next panel prefetched over 4 tiles (not 8): +3% on the same Zen 2.
   t.prefetchTilesLog2 = 2;
   t.attentionRows = 6; // head dim 64 = 4 panels of 16
   t.attentionCols = 16;
@@ -189,7 +189,7 @@ GemmTile canao::defaultTile(const TargetDesc &target, int64_t mr, int64_t nr,
   t.pf = target.prefetchTilesLog2;
   // A packed mc x kc block of A takes at most 3/4 of L2; W streams
   // through the rest one panel slice at a time. (Half of L2 split M = 128
-  // on Zen 3 at kc 768 and measured 5% slower; at M = 512 larger blocks
+  // on Zen 2 at kc 768 and measured 5% slower; at M = 512 larger blocks
   // measured 1-2% faster.)
   int64_t rows = target.l2Bytes * 3 / 4 / (t.kc * 4) / t.mr * t.mr;
   t.mc = rows < t.mr ? t.mr : rows;
