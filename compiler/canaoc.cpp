@@ -129,36 +129,12 @@ llvm::Expected<HostTensor> loadFrozenInput(const std::string &input,
                 : a.dtype == CANAO_INT64 ? DType::I64
                 : a.dtype == CANAO_INT32 ? DType::I32
                                          : DType::Bool;
-  int64_t n = 1;
-  for (int64_t d : a.shape)
-    n *= d;
-  std::vector<double> values(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const char *p = a.data.data() + i * dtypeSize(dtype);
-    switch (dtype) {
-    case DType::F32: {
-      float v;
-      std::memcpy(&v, p, 4);
-      values[i] = v;
-      break;
-    }
-    case DType::I64: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      values[i] = static_cast<double>(v);
-      break;
-    }
-    case DType::I32: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      values[i] = v;
-      break;
-    }
-    case DType::Bool:
-      values[i] = *p != 0;
-      break;
-    }
-  }
+  // A view of the file's bytes, decoded (and copied) by toDoubles.
+  HostTensor view;
+  view.dtype = dtype;
+  view.shape.assign(a.shape.begin(), a.shape.end());
+  view.raw = llvm::ArrayRef<char>(a.data);
+  std::vector<double> values = view.toDoubles();
   return HostTensor::fromValues(
       dtype, llvm::SmallVector<int64_t>(a.shape.begin(), a.shape.end()),
       std::move(values));

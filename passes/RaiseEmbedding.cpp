@@ -134,12 +134,11 @@ struct PaddedPositionsPattern : OpRewritePattern<EmbeddingOp> {
         continue;
       SmallVector<Value> indices(op.getIndices());
       indices[t] = match->first;
-      auto raised = rewriter.replaceOpWithNewOp<EmbeddingOp>(
+      rewriter.replaceOpWithNewOp<EmbeddingOp>(
           op, op.getType(), op.getTables(), indices, op.getAddends(),
           op.getLnScale(), op.getLnBias(), op.getLnEpsilonAttr(),
           rewriter.getI64IntegerAttr(t),
           rewriter.getI64IntegerAttr(match->second));
-      (void)raised;
       return success();
     }
     return failure();

@@ -34,6 +34,11 @@ struct Slot {
   bool foldable() const { return constant && constant->small(); }
 };
 
+/// A slot for an SSA value (its type gives shape and dtype).
+Slot valueSlot(mlir::Value v);
+/// A slot for a compile-time value.
+Slot constantSlot(HostTensor t);
+
 struct ImporterState {
   ImporterState(mlir::MLIRContext &ctx, OnnxModel &model)
       : b(&ctx), model(model) {}

@@ -113,7 +113,7 @@ void ImporterState::setOutput(int i, Slot slot) {
   slots[node->output(i)] = std::move(slot);
 }
 
-void ImporterState::setOutput(int i, Value v) {
+Slot canao::valueSlot(Value v) {
   auto type = cast<RankedTensorType>(v.getType());
   Slot s;
   s.shape.assign(type.getShape().begin(), type.getShape().end());
@@ -123,15 +123,21 @@ void ImporterState::setOutput(int i, Value v) {
             : e.isInteger(32) ? DType::I32
                               : DType::Bool;
   s.value = v;
-  setOutput(i, std::move(s));
+  return s;
 }
 
-void ImporterState::setOutput(int i, HostTensor t) {
+Slot canao::constantSlot(HostTensor t) {
   Slot s;
   s.dtype = t.dtype;
   s.shape = t.shape;
   s.constant = std::move(t);
-  setOutput(i, std::move(s));
+  return s;
+}
+
+void ImporterState::setOutput(int i, Value v) { setOutput(i, valueSlot(v)); }
+
+void ImporterState::setOutput(int i, HostTensor t) {
+  setOutput(i, constantSlot(std::move(t)));
 }
 
 static std::string resourceName(llvm::StringRef name) {

@@ -56,27 +56,6 @@ RankedTensorType handlers::typeOf(ImporterState &st,
   return RankedTensorType::get(shape, st.elementType(dtype));
 }
 
-Slot handlers::valueSlot(Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  Slot s;
-  s.shape.assign(type.getShape().begin(), type.getShape().end());
-  Type e = type.getElementType();
-  s.dtype = e.isF32()         ? DType::F32
-            : e.isInteger(64) ? DType::I64
-            : e.isInteger(32) ? DType::I32
-                              : DType::Bool;
-  s.value = v;
-  return s;
-}
-
-Slot handlers::constantSlot(HostTensor t) {
-  Slot s;
-  s.dtype = t.dtype;
-  s.shape = t.shape;
-  s.constant = std::move(t);
-  return s;
-}
-
 Slot handlers::scalarSlot(DType dtype, double v) {
   return constantSlot(HostTensor::fromValues(dtype, {}, {roundTo(dtype, v)}));
 }

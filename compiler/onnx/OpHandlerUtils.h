@@ -34,11 +34,6 @@ mlir::RankedTensorType typeOf(ImporterState &st, llvm::ArrayRef<int64_t> shape,
 
 inline bool isInteger(DType t) { return t == DType::I64 || t == DType::I32; }
 
-/// Wraps an SSA value (its type gives shape and dtype).
-Slot valueSlot(mlir::Value v);
-/// Wraps a host tensor.
-Slot constantSlot(HostTensor t);
-
 /// Builds one binary canao op with result type `type`.
 using BinaryBuilder = std::function<mlir::Value(
     mlir::OpBuilder &, mlir::Location, mlir::Type, mlir::Value, mlir::Value)>;
