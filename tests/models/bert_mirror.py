@@ -23,8 +23,29 @@ import torch
 from torch import nn
 
 
+class HfConfig:
+    """What every mirror's config dataclass shares: built from a parsed HF
+    ``config.json`` (unknown keys ignored) and written back as a dict."""
+
+    # Mirrors of models with only absolute position embeddings refuse
+    # configs asking for another kind.
+    absolute_positions_only = True
+
+    @classmethod
+    def from_hf_dict(cls, d):
+        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
+        if cls.absolute_positions_only and \
+                d.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError("only absolute position embeddings are supported")
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+    def to_dict(self):
+        return asdict(self)
+
+
 @dataclass
-class BertConfig:
+class BertConfig(HfConfig):
     """The subset of HF ``BertConfig`` that affects inference."""
 
     vocab_size: int = 1000
@@ -37,17 +58,6 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
     hidden_act: str = "gelu"  # "gelu" (erf) or "gelu_new" (tanh approx)
     num_labels: int = 2  # only used by BertForSequenceClassification
-
-    @classmethod
-    def from_hf_dict(cls, d):
-        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
-        if d.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError("only absolute position embeddings are supported")
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def gelu_erf(x):

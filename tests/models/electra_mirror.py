@@ -11,12 +11,12 @@ positions); the encoder is BERT's (HF: "Copied from Bert"), taken from
 ``bert_mirror``.  Dropout is omitted (identity in eval mode).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from bert_mirror import BertEncoder
+from bert_mirror import BertEncoder, HfConfig
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OUTPUT_NAMES = ["last_hidden_state"]
@@ -25,7 +25,7 @@ DEFAULTS = {}
 
 
 @dataclass
-class ElectraConfig:
+class ElectraConfig(HfConfig):
     """The subset of HF ``ElectraConfig`` that affects inference (HF's
     defaults, except the sizes, which are small)."""
 
@@ -40,17 +40,6 @@ class ElectraConfig:
     layer_norm_eps: float = 1e-12
     hidden_act: str = "gelu"
     pad_token_id: int = 0
-
-    @classmethod
-    def from_hf_dict(cls, d):
-        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
-        if d.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError("only absolute position embeddings are supported")
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class ElectraEmbeddings(nn.Module):

@@ -26,12 +26,12 @@ Dropout is omitted (identity in eval mode).
 """
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from bert_mirror import ACTIVATIONS
+from bert_mirror import ACTIVATIONS, HfConfig
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OUTPUT_NAMES = ["last_hidden_state", "pooler_output"]
@@ -43,7 +43,7 @@ ACT2FN = dict(ACTIVATIONS, relu=torch.relu)
 
 
 @dataclass
-class MobileBertConfig:
+class MobileBertConfig(HfConfig):
     """The subset of HF ``MobileBertConfig`` that affects inference (HF's
     defaults, except the sizes, which are small)."""
 
@@ -73,14 +73,7 @@ class MobileBertConfig:
         return (self.intra_bottleneck_size if self.use_bottleneck
                 else self.hidden_size)
 
-    @classmethod
-    def from_hf_dict(cls, d):
-        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
-    def to_dict(self):
-        return asdict(self)
+    absolute_positions_only = False  # HF checks nothing for MobileBERT
 
 
 class NoNorm(nn.Module):

@@ -21,12 +21,12 @@ Dropout is omitted (identity in eval mode).
 """
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from bert_mirror import BertIntermediate, BertOutput, BertPooler
+from bert_mirror import BertIntermediate, BertOutput, BertPooler, HfConfig
 from roberta_mirror import create_position_ids_from_input_ids
 
 INPUT_NAMES = ["input_ids", "attention_mask"]
@@ -37,7 +37,7 @@ DEFAULTS = {}
 
 
 @dataclass
-class MPNetConfig:
+class MPNetConfig(HfConfig):
     """The subset of HF ``MPNetConfig`` that affects inference (HF's
     defaults, except the sizes, which are small)."""
 
@@ -52,14 +52,7 @@ class MPNetConfig:
     relative_attention_num_buckets: int = 32
     pad_token_id: int = 1
 
-    @classmethod
-    def from_hf_dict(cls, d):
-        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
-    def to_dict(self):
-        return asdict(self)
+    absolute_positions_only = False  # HF checks nothing for MPNet
 
 
 class MPNetEmbeddings(nn.Module):

@@ -17,12 +17,12 @@ The encoder and pooler are BERT's (HF marks them "Copied from Bert"), so they
 are taken from ``bert_mirror``.  Dropout is omitted (identity in eval mode).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from bert_mirror import BertEncoder, BertPooler
+from bert_mirror import BertEncoder, BertPooler, HfConfig
 
 INPUT_NAMES = ["input_ids", "attention_mask"]
 OUTPUT_NAMES = ["last_hidden_state", "pooler_output"]
@@ -32,7 +32,7 @@ DEFAULTS = {}
 
 
 @dataclass
-class RobertaConfig:
+class RobertaConfig(HfConfig):
     """The subset of HF ``RobertaConfig`` that affects inference (HF's
     defaults, except the sizes, which are small)."""
 
@@ -46,17 +46,6 @@ class RobertaConfig:
     layer_norm_eps: float = 1e-12  # roberta-base / xlm-roberta: 1e-5
     hidden_act: str = "gelu"
     pad_token_id: int = 1
-
-    @classmethod
-    def from_hf_dict(cls, d):
-        """Build from a parsed HF ``config.json``; unknown keys are ignored."""
-        if d.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError("only absolute position embeddings are supported")
-        fields = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in fields})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def create_position_ids_from_input_ids(input_ids, padding_idx):
