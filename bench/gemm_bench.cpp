@@ -129,6 +129,11 @@ const std::vector<Instance> &instances() {
     {"f32_gemm_4x24_avx2", 4, 24, f32_gemm_4x24_avx2},
     {"f32_gemm_6x16_avx2", 6, 16, f32_gemm_6x16_avx2},
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    {"f32_gemm_8x8_neon", 8, 8, f32_gemm_8x8_neon},
+    {"f32_gemm_12x8_neon", 12, 8, f32_gemm_12x8_neon},
+    {"f32_gemm_6x8_neon", 6, 8, f32_gemm_6x8_neon},
+#endif
     {"f32_gemm_4x8_generic", 4, 8, f32_gemm_4x8_generic},
     {"f32_gemm_6x8_generic", 6, 8, f32_gemm_6x8_generic},
   };
@@ -240,7 +245,7 @@ std::vector<double> gemm_gflops(ThreadPool &pool, const Instance &inst,
   std::mt19937 gen(42);
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<float> a(M * K), w(K * N), packed((N + NR - 1) / NR * NR * K),
-      bias(N), c(M * N), ws(ukernel::packed_a_floats(M, K, MR));
+      bias(N), c(M * N), ws(ukernel::gemm_workspace_floats(M, K, kc, MR));
   for (float &x : a)
     x = dist(gen);
   for (float &x : w)
@@ -311,7 +316,7 @@ layer_norm_split_ms(ThreadPool &pool, const Instance &inst, int64_t M,
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<float> a(M * K), w(K * N), packed((N + NR - 1) / NR * NR * K),
       bias(N), res(M * N), gamma(N), beta(N), c(M * N),
-      ws(ukernel::packed_a_floats(M, K, MR));
+      ws(ukernel::gemm_workspace_floats(M, K, kc, MR));
   for (auto *v : {&a, &w, &bias, &res, &gamma, &beta})
     for (float &x : *v)
       x = dist(gen);
@@ -434,9 +439,9 @@ namespace {
 
 // ---- --sparse ---------------------------------------------------------------
 
-// The block-sparse instances, best ISA first (isa: 2 AVX-512, 1 AVX2, 0
-// generic). BSR-N: r = 1, the dense tile mr x nr; BSR-K: r x 1 blocks, nr
-// the lanes.
+// The block-sparse instances, best ISA first (isa: 2 AVX-512, 1 AVX2 or
+// NEON, 0 generic). BSR-N: r = 1, the dense tile mr x nr; BSR-K: r x 1 blocks,
+// nr the lanes.
 struct SparseKernel {
   const char *name;
   int isa, r, mr, nr;
@@ -468,6 +473,14 @@ const std::vector<SparseKernel> &sparse_kernels() {
     K_(8, 12, 8, avx2, 1),
     N_(4, 24, avx2, 1),
     N_(6, 16, avx2, 1),
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    K_(16, 8, 4, neon, 1),
+    K_(8, 8, 4, neon, 1),
+    K_(4, 16, 4, neon, 1),
+    N_(8, 8, neon, 1),
+    N_(12, 8, neon, 1),
+    N_(6, 8, neon, 1),
 #endif
     K_(16, 3, 4, generic, 0),
     K_(8, 6, 4, generic, 0),
@@ -527,7 +540,7 @@ Run gemm_run(ThreadPool &pool, const Instance &tile, Fn fn,
   return with_tile(tile, [&](auto mr, auto nr) -> Run {
     constexpr int MR = decltype(mr)::value, NR = decltype(nr)::value;
     auto ws = std::make_shared<std::vector<float>>(
-        ukernel::packed_a_floats(p.M, p.K, MR));
+        ukernel::gemm_workspace_floats(p.M, p.K, p.kc, MR));
     ukernel::GemmArgs g{};
     g.M = p.M, g.N = p.N, g.K = p.K, g.kc = p.kc, g.mc = p.M;
     g.a = p.a.data(), g.lda = p.K, g.bias = p.bias.data(), g.ldc = p.N;
@@ -620,8 +633,13 @@ std::vector<float> random_block_sparse(std::mt19937 &gen, int64_t K, int64_t N,
 
 int sparse_bench(const std::string &specs, const Instance &dense, int64_t kc,
                  const std::vector<int> &threads, int reps) {
-  if (directATiles().empty()) // the target table's (x86-avx2)
+  if (directATiles().empty()) { // the target table's (x86-avx2, neon)
+#if defined(__aarch64__)
+    directATiles().push_back({6, 8});
+#else
     directATiles().push_back({6, 16});
+#endif
+  }
   pin_caller();
   ThreadPool pool;
   for (size_t b = 0; b <= specs.size();) {

@@ -285,9 +285,14 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     llvm::raw_string_ostream os(checksumText);
     os << llvm::format_hex(checksum, 18);
   }
+  std::string isaGuard;
+  if (!opts.target->requiredMacros.empty())
+    isaGuard = "#if !(" + opts.target->requiredMacros +
+               ")\n#error \"generated for --target " + opts.target->name +
+               ": " + opts.target->requiredHint + "\"\n#endif\n\n";
   files.push_back(
       {N + ".cpp",
-       banner + "#include \"" + N +
+       banner + isaGuard + "#include \"" + N +
            ".h\"\n#include \"canao/runtime.h\"\n"
            "#include \"canao/ukernels/bsr.h\"\n"
            "#include \"canao/ukernels/gemm.h\"\n"

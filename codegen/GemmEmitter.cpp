@@ -372,6 +372,7 @@ int64_t canao::kernelWorkspaceBytes(Operation *op, const TargetDesc &target) {
   // The microkernel reads A in place (BSR-K always does).
   if (t.directA || sparseLayoutOf(op).format == SparseLayout::BsrK)
     return 0;
+  // One k block of A, packed (gemm.h: gemm_workspace_floats).
   const int64_t K = shapeOf(dense.getWeight())[0];
-  return (M + t.mr - 1) / t.mr * t.mr * K * 4;
+  return (M + t.mr - 1) / t.mr * t.mr * std::min(K, t.kc) * 4;
 }

@@ -47,6 +47,8 @@ static TargetDesc avx2Target() {
   t.l1Bytes = 32 << 10;   // Zen 2 / Zen 3 / Skylake: 32K L1d
   t.l2Bytes = 1 << 20;    // conservative (Zen 2 512K, Zen 3 512K, SKX 1M)
   t.cxxFlags = {"-mavx2", "-mfma", "-mf16c"};
+  t.requiredMacros = "defined(__AVX2__) && defined(__FMA__)";
+  t.requiredHint = "build for x86-64 with the CMakeLists' -mavx2 -mfma";
   // 4x24 (12 accumulators), not the classic 6x16: on Zen 2 (once noted as Zen
   // 3) it needs a third fewer broadcasts per FMA and M = 128 has no partial
   // tile; `canaoc --tune` measured it 9% faster over BERT-base's GEMMs (22.5 vs
@@ -91,6 +93,8 @@ static TargetDesc avx512Target() {
                 "-mavx2",
                 "-mfma",
                 "-mprefer-vector-width=512"};
+  t.requiredMacros = "defined(__AVX512F__) && defined(__AVX512BW__)";
+  t.requiredHint = "build for x86-64 with the CMakeLists' -mavx512* flags";
   // 12x32 = 24 accumulators of 32 registers: 95-105% of the FMA loop on
   // Sapphire Rapids with kc 768 (FACTS, the hand-written GEMM).
   t.gemmRows = 12;
@@ -105,9 +109,51 @@ static TargetDesc avx512Target() {
   return t;
 }
 
+/// AArch64 Advanced SIMD (Armv8.0-A; every 64-bit phone core), sized for
+/// a big core, Cortex-A76 (Arm's Technical Reference Manual: 64K L1d,
+/// 256K or 512K private L2, two 128-bit FMA pipes, FMLA latency 4 cycles).
+static TargetDesc neonTarget() {
+  TargetDesc t;
+  t.name = "neon";
+  t.isa = "neon";
+  t.vectorBits = 128;
+  t.vectorRegisters = 32; // v0-v31; v8-v15 callee-saved (AAPCS64)
+  t.l1Bytes = 64 << 10;   // Cortex-A76 L1d; A55 / A53 little cores 32K
+  t.l2Bytes = 256 << 10;  // A76 in Snapdragon 855 / Pixel 4: 256K
+  // Armv8.0-A has ASIMD and FMA; nothing newer (dotprod, fp16) is used.
+  t.cxxFlags = {};
+  t.requiredMacros = "defined(__aarch64__) && defined(__ARM_NEON)";
+  t.requiredHint = "build with an AArch64 compiler: "
+                   "cmake/toolchains/aarch64-linux-gnu.cmake, or the NDK's "
+                   "android.toolchain.cmake with ANDROID_ABI=arm64-v8a";
+  // 8x8, not XNNPACK's 6x8 or ACL's 12x8: 16 accumulators keep 8 FMLA in
+  // flight on each of A76's 2 pipes (latency 4 needs 8), A packed as [k][8]
+  // is 2 vector loads per step feeding 16 FMLA by element (4 FMLA per load,
+  // 6x8 in place: 4.8), 20 registers fit in the 24 caller-saved ones, and
+  // M = 128 (or any multiple of 8 tokens) has no partial tile, where 6
+  // rows pad 128 to 132. Static instruction mix in docs/arm.md.
+  t.gemmRows = 8;
+  t.gemmCols = 8;
+  // kc 256: the packed 128 x 256 block of A is 128K, half of A76's L2, and
+  // one panel slice (256 x 8 floats, 8K) stays in L1 across the row tiles.
+  t.gemmDepth = 256;
+  t.prefetchTilesLog2 = 3;
+  t.attentionRows = 8; // head dim 64 = 8 panels of 8
+  t.attentionCols = 8;
+  t.gemmTiles = {{8, 8}, {12, 8}, {6, 8}};
+  // 6x8 reads A in place, 4 k steps per vector load of each row (XNNPACK's
+  // ld128 form); 8x8 and 12x8 read the packed tile.
+  t.directATiles = {{6, 8}};
+  // Not measured on a phone (qemu cannot time): the AVX2 fit, 16x1 first.
+  t.bsrKKernels = {
+      {16, 8, {0.12, 1.0}}, {8, 8, {0.15, 1.1}}, {4, 16, {0.2, 1.2}}};
+  t.bsrNCost = {0.07, 1.2};
+  return t;
+}
+
 const std::vector<TargetDesc> &canao::targets() {
   static const std::vector<TargetDesc> table = {genericTarget(), avx2Target(),
-                                                avx512Target()};
+                                                avx512Target(), neonTarget()};
   return table;
 }
 
@@ -125,6 +171,8 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
       want = "x86-avx2";
     else
       want = "generic";
+#elif defined(__aarch64__)
+    want = "neon";
 #else
     want = "generic";
 #endif
@@ -149,6 +197,25 @@ const TargetDesc *canao::lookupTarget(const std::string &name) {
       return &host;
     }
   return nullptr;
+}
+
+bool canao::runsOnThisMachine(const TargetDesc &target) {
+  if (target.isa == "generic")
+    return true;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (target.isa == "avx2")
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (target.isa == "avx512")
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq");
+#elif defined(__aarch64__)
+  if (target.isa == "neon")
+    return true;
+#endif
+  return false;
 }
 
 std::pair<int, int> canao::denseRegisterTile(const TargetDesc &target,

@@ -23,6 +23,11 @@ struct TargetDesc {
   int vectorRegisters = 0; ///< architectural vector registers
   int64_t l1Bytes = 0, l2Bytes = 0;
   std::vector<std::string> cxxFlags; ///< GCC/Clang flags for the library
+  /// Preprocessor condition the generated library needs (empty: none); the
+  /// library's source refuses to build with an #error without it, so a
+  /// library generated for one ISA and built for another fails in one line.
+  std::string requiredMacros;
+  std::string requiredHint; ///< the #error's advice
   /// GEMM register tile: gemmRows x gemmCols accumulators live in
   /// registers (gemmCols a multiple of the vector lanes); weights are packed
   /// in gemmCols-wide panels.
@@ -132,6 +137,9 @@ std::string bsrNKernelName(const TargetDesc &target, int64_t mr, int64_t nr);
 
 /// The BSR-K microkernel: f32_bsr_<r>x1_<mr>x<lanes>_<isa>.
 std::string bsrKKernelName(const TargetDesc &target, int64_t r, int64_t mr);
+
+/// Whether this machine runs code generated for `target` (--tune needs it).
+bool runsOnThisMachine(const TargetDesc &target);
 
 /// All targets, in the order --help lists them.
 const std::vector<TargetDesc> &targets();

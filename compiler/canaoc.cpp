@@ -83,8 +83,9 @@ const char *kUsage =
     "                          the pass pipeline, mlir-import the IR as\n"
     "                          imported; to stdout without -o)\n"
     "  --target NAME           generic (portable C++, default), x86-avx2,\n"
-    "                          x86-avx512, or host (the best this machine "
-    "runs)\n"
+    "                          x86-avx512, neon (AArch64 phones, built with\n"
+    "                          a cross compiler), or host (the best this\n"
+    "                          machine runs)\n"
     "  --tune FILE             time the target's GEMM microkernels, k\n"
     "                          blocks and prefetch spreads, then the "
     "LayerNorm\n"
@@ -295,6 +296,12 @@ int parseArgs(int argc, char **argv, Options &o) {
     o.name = cIdentifier(llvm::sys::path::stem(o.model));
   else if (cIdentifier(o.name) != o.name)
     return error("--name '" + o.name + "' is not a C identifier");
+  if (!o.tuneOut.empty() && !runsOnThisMachine(*lookupTarget(o.target)))
+    return error("--tune times the kernels on this machine, which cannot run "
+                 "target '" +
+                 o.target +
+                 "': run --tune where the target runs (the same canaoc) and "
+                 "compile here with --tuning FILE");
   return -1;
 }
 

@@ -754,8 +754,8 @@ void checkBsrNDriver(F32BsrNFn kernel, F32GemmFn dense) {
           const bool denseRun = run == 12;
           if (denseRun && density < 1.0)
             continue;
-          std::vector<float> ws(ukernel::packed_a_floats(M, K, MR) + kGuard,
-                                kSentinel);
+          std::vector<float> ws(
+              ukernel::gemm_workspace_floats(M, K, kc, MR) + kGuard, kSentinel);
           std::vector<float> c(M * p.ldc + kGuard, kSentinel);
           ukernel::GemmArgs g;
           g.M = M, g.N = N, g.K = K, g.kc = kc, g.mc = 2 * MR;
@@ -918,3 +918,17 @@ CANAO_BSR_K_TESTS(f32_bsr_16x1_6x8_avx2, 16, 6, 8, "[avx2]",
 CANAO_BSR_K_TESTS(f32_bsr_16x1_12x16_avx512, 16, 12, 16, "[avx512]",
                   avx512Only("f32_bsr_16x1_12x16_avx512",
                              canao_test::avx512_f32_bsr_k(16, 12)))
+#if defined(__aarch64__) && defined(__ARM_NEON)
+CANAO_BSR_N_TESTS(f32_bsr_1x8_8x8_neon, 8, 8, "[neon]",
+                  &ukernel::f32_bsr_1x8_8x8_neon, &ukernel::f32_gemm_8x8_neon)
+CANAO_BSR_N_TESTS(f32_bsr_1x8_12x8_neon, 12, 8, "[neon]",
+                  &ukernel::f32_bsr_1x8_12x8_neon, &ukernel::f32_gemm_12x8_neon)
+CANAO_BSR_N_TESTS(f32_bsr_1x8_6x8_neon, 6, 8, "[neon]",
+                  &ukernel::f32_bsr_1x8_6x8_neon, &ukernel::f32_gemm_6x8_neon)
+CANAO_BSR_K_TESTS(f32_bsr_4x1_16x4_neon, 4, 16, 4, "[neon]",
+                  &ukernel::f32_bsr_4x1_16x4_neon)
+CANAO_BSR_K_TESTS(f32_bsr_8x1_8x4_neon, 8, 8, 4, "[neon]",
+                  &ukernel::f32_bsr_8x1_8x4_neon)
+CANAO_BSR_K_TESTS(f32_bsr_16x1_8x4_neon, 16, 8, 4, "[neon]",
+                  &ukernel::f32_bsr_16x1_8x4_neon)
+#endif

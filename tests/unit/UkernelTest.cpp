@@ -204,8 +204,8 @@ void runDriver(ThreadPool &pool, const Problem &p, bool withBias,
   const int64_t panels = (N + NR - 1) / NR;
   std::vector<float> w(panels * K * NR);
   ukernel::pack_b<NR>(K, N, p.b.data(), N, w.data());
-  std::vector<float> packed(ukernel::packed_a_floats(M, K, MR) + kGuard,
-                            kSentinel);
+  std::vector<float> packed(
+      ukernel::gemm_workspace_floats(M, K, 256, MR) + kGuard, kSentinel);
   c.assign(M * ldc + kGuard, kSentinel);
   ukernel::GemmArgs g;
   // kc = 256 splits K; mc = 2 * MR splits M = 13 and 128 into row blocks.
@@ -444,6 +444,16 @@ CANAO_UKERNEL_TESTS(f32_gemm_8x32_avx512, 8, 32, "[avx512]",
                     avx512Kernel("f32_gemm_8x32_avx512", 8, 32))
 CANAO_UKERNEL_TESTS(f32_gemm_6x64_avx512, 6, 64, "[avx512]",
                     avx512Kernel("f32_gemm_6x64_avx512", 6, 64))
+// NEON is the AArch64 baseline: these exist in every aarch64 build and run
+// under qemu (tests/unit/run_aarch64.sh).
+#if defined(__aarch64__) && defined(__ARM_NEON)
+CANAO_UKERNEL_TESTS(f32_gemm_8x8_neon, 8, 8, "[neon]",
+                    &ukernel::f32_gemm_8x8_neon)
+CANAO_UKERNEL_TESTS(f32_gemm_12x8_neon, 12, 8, "[neon]",
+                    &ukernel::f32_gemm_12x8_neon)
+CANAO_UKERNEL_TESTS(f32_gemm_6x8_neon, 6, 8, "[neon]",
+                    &ukernel::f32_gemm_6x8_neon)
+#endif
 
 // gemm_packed: attention's single-thread product over packed operands,
 // including a narrow last panel (N not a multiple of NR) and a partial last

@@ -11,6 +11,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -252,6 +253,31 @@ template <class V> void checkExpNonpositive() {
   const V nan = vmath::exp_nonpositive(vmath::splat<V>(NAN));
   for (size_t l = 0; l < sizeof(V) / sizeof(float); ++l)
     CHECK(std::isnan(nan[l]));
+}
+
+// One line with the worst errors this build measures on 16-byte vectors
+// (the generated code's `vf` on generic and neon): the qemu run
+// (run_aarch64.sh) reports it for Cortex-A76 and A53.
+TEST_CASE("vmath max errors on 16-byte vectors, printed", "[vmath]") {
+  const auto exp = [](v4 x) { return vmath::exp(x); };
+  const auto erf = [](v4 x) { return vmath::erf(x); };
+  const auto tanh = [](v4 x) { return vmath::tanh(x); };
+  const MaxError e = maxError<v4>(
+      grid(-80.0, 88.0, 1 << 21), exp, [](double x) { return std::exp(x); },
+      true);
+  const MaxError f = maxError<v4>(
+      grid(-10.0, 10.0, 1 << 21), erf, [](double x) { return std::erf(x); },
+      false);
+  const MaxError t = maxError<v4>(
+      grid(-20.0, 20.0, 1 << 21), tanh, [](double x) { return std::tanh(x); },
+      false);
+  std::printf("vmath max error (16-byte vectors): exp relative %.3g on "
+              "[-80, 88], erf absolute %.3g on [-10, 10], tanh absolute %.3g "
+              "on [-20, 20]\n",
+              e.err, f.err, t.err);
+  CHECK(e.err < kExpRel);
+  CHECK(f.err < kErfAbs);
+  CHECK(t.err < kTanhAbs);
 }
 
 TEST_CASE("vmath::exp_nonpositive equals exp on x <= 0", "[vmath]") {

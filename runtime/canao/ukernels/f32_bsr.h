@@ -145,6 +145,13 @@ CANAO_F32_BSR_K_INSTANCE(16, 6, 2, 8_avx2, isa::Avx2)
 #if defined(__AVX512F__)
 CANAO_F32_BSR_K_INSTANCE(16, 12, 1, 16_avx512, isa::Avx512)
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+// 32 registers: MR x RA = 16 accumulators and 8 token rows (M = 128 has no
+// partial tile), plus R/4 weight vectors.
+CANAO_F32_BSR_K_INSTANCE(4, 16, 1, 4_neon, isa::Neon)
+CANAO_F32_BSR_K_INSTANCE(8, 8, 2, 4_neon, isa::Neon)
+CANAO_F32_BSR_K_INSTANCE(16, 8, 2, 4_neon, isa::Neon)
+#endif
 
 #undef CANAO_F32_BSR_K_INSTANCE
 

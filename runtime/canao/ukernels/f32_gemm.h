@@ -36,6 +36,7 @@
 #include "canao/ukernels/isa.h"
 
 #include <cstdint>
+#include <utility>
 
 namespace canao_rt {
 namespace ukernel {
@@ -101,9 +102,36 @@ inline void pack_bt(int64_t k, int64_t n, const float *bt, int64_t ldb,
 }
 
 template <class I, int MR, int NR> struct F32Gemm {
-  static constexpr int NV = NR / I::lanes;
-  static_assert(NR % I::lanes == 0, "NR must be a multiple of the lanes");
+  static constexpr int L = I::lanes, NV = NR / L;
+  static_assert(NR % L == 0, "NR must be a multiple of the lanes");
   typedef typename I::V V;
+
+  // On an ISA with a multiply-add by vector lane (NEON's FMLA by element,
+  // I::lane_fma), one vector load of A feeds `lanes` FMAs per weight vector:
+  // - packed A (MR a multiple of the lanes): the vector at a[k * MR + g * L]
+  //   holds rows g * L .. g * L + L - 1 of step k (8x8: 2 A and 2 W loads
+  //   per 16 FMLA);
+  // - A in place: the vector at row r, k .. k + L - 1 holds L steps of one
+  //   row (XNNPACK's ld128 6x8: 6 A and 8 W loads per 48 FMLA).
+  // The products and their order are the broadcast form's, bit for bit.
+  static constexpr bool kLanePacked = I::lane_fma && MR % L == 0;
+  static constexpr bool kLaneDirect = I::lane_fma;
+
+  // acc[r][v] += b[v] * lane (Lane0 + r) % L of av[(Lane0 + r) / L], for
+  // each row r in Rs.
+  template <int Lane0, int M, int... Rs>
+  __attribute__((always_inline)) static inline void
+  fma_lanes(std::integer_sequence<int, Rs...>, V (&acc)[M][NV], const V *b,
+            const V *av) {
+    (fma_row<(Lane0 + Rs) % L>(acc[Rs], b, av[(Lane0 + Rs) / L]), ...);
+  }
+  template <int Lane>
+  __attribute__((always_inline)) static inline void fma_row(V (&acc)[NV],
+                                                            const V *b, V a) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      acc[v] = I::template fma_lane<Lane>(b[v], a, acc[v]);
+  }
 
   template <int M, bool Prefetch, bool Packed, bool Indexed>
   static void tile(int64_t kc, const float *__restrict a, int64_t lda,
@@ -132,20 +160,43 @@ template <class I, int MR, int NR> struct F32Gemm {
     // entry past the end): A's addresses do not wait on a load each step,
     // which stalled the address queues (2x slower on Zen 2).
     int64_t knext = Indexed ? int64_t(kidx[0]) : 0;
-#pragma GCC unroll 4
-    for (int64_t k = 0; k < kc; ++k) {
-      V b[NV];
+    // W's row k, and the prefetch of the next panel's row k >> pf_shift.
+    auto load_w = [&](int64_t k, V * b) __attribute__((always_inline)) {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
-        b[v] = I::load(w + k * NR + v * I::lanes);
+        b[v] = I::load(w + k * NR + v * L);
       if (Prefetch) {
 #pragma GCC unroll 8
         for (int l = 0; l < (NR * 4 + 63) / 64; ++l)
           I::prefetch(prefetch + (k >> pf_shift) * NR + l * 16);
       }
+    };
+    int64_t k = 0;
+    if constexpr (kLaneDirect && !Packed && !Indexed) {
+      // L steps at a time: one vector of each row, then W row by W row.
+      for (; k + L <= kc; k += L) {
+        V av[M];
+#pragma GCC unroll 16
+        for (int r = 0; r < M; ++r)
+          av[r] = I::load(a + r * lda + k);
+        step_lanes<M>(std::make_integer_sequence<int, L>(), k, load_w, acc, av);
+      }
+    }
+#pragma GCC unroll 4
+    for (; k < kc; ++k) {
+      V b[NV];
+      load_w(k, b);
       const int64_t ka = Indexed ? knext : k;
       if (Indexed)
         knext = kidx[k + 1];
+      if constexpr (kLanePacked && Packed) {
+        V av[(M + L - 1) / L];
+#pragma GCC unroll 8
+        for (int g = 0; g < (M + L - 1) / L; ++g)
+          av[g] = I::load(a + ka * MR + g * L);
+        fma_lanes<0>(std::make_integer_sequence<int, M>(), acc, b, av);
+        continue;
+      }
 #pragma GCC unroll 16
       for (int r = 0; r < M; ++r) {
         const V x = I::set1(a[ka * ks + r * rs]);
@@ -159,6 +210,26 @@ template <class I, int MR, int NR> struct F32Gemm {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         I::store(c + r * ldc + v * I::lanes, acc[r][v]);
+  }
+
+  // Steps k .. k + L - 1 of A in place: step k + l multiplies W's row by
+  // lane l of every row's vector.
+  template <int M, int... Ls, class LoadW>
+  __attribute__((always_inline)) static inline void
+  step_lanes(std::integer_sequence<int, Ls...>, int64_t k, LoadW &load_w,
+             V (&acc)[M][NV], const V *av) {
+    (step_lane<Ls, M>(k, load_w, acc, av), ...);
+  }
+  template <int Lane, int M, class LoadW>
+  __attribute__((always_inline)) static inline void
+  step_lane(int64_t k, LoadW &load_w, V (&acc)[M][NV], const V *av) {
+    V b[NV];
+    load_w(k + Lane, b);
+#pragma GCC unroll 16
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = I::template fma_lane<Lane>(b[v], av[r], acc[r][v]);
   }
 
   template <int M, bool Packed, bool Indexed>
@@ -226,6 +297,15 @@ CANAO_F32_GEMM_INSTANCE(4, 24, avx2, isa::Avx2)
 CANAO_F32_GEMM_INSTANCE(12, 32, avx512, isa::Avx512)
 CANAO_F32_GEMM_INSTANCE(8, 32, avx512, isa::Avx512)
 CANAO_F32_GEMM_INSTANCE(6, 64, avx512, isa::Avx512)
+#endif
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+// 8x8 (the table's default): 16 accumulators, 2 A + 2 W vectors, 20 of the
+// 24 caller-saved registers (v8-v15 are callee-saved); 12x8 and 6x8 (A in
+// place, XNNPACK's tile) for `canaoc --tune` on the phone.
+CANAO_F32_GEMM_INSTANCE(8, 8, neon, isa::Neon)
+CANAO_F32_GEMM_INSTANCE(12, 8, neon, isa::Neon)
+CANAO_F32_GEMM_INSTANCE(6, 8, neon, isa::Neon)
 #endif
 
 #undef CANAO_F32_GEMM_INSTANCE

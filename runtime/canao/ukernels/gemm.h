@@ -3,12 +3,14 @@
 //   C[M x N] = epilogue(bias + A[M x K] * W[K x N])
 //
 // W arrives packed at compile time in NR-wide panels ([ceil(N/NR)][K][NR]).
-// The driver packs A once into MR-row tiles (in a workspace the memory
-// planner placed), then splits W panels or row tiles statically across the
-// pool (see gemm()). For each kc block of K, per panel, every MR-row tile of A
-// runs through the microkernel (the W slice stays in L1/L2 across the tiles),
-// and the first tile prefetches the same slice of the thread's next panel. Once
-// a panel's M x NR column is final and still in cache, the epilogue runs on it.
+// For each kc block of K the driver packs that block of A into MR-row tiles
+// (in a workspace the memory planner placed, one k block large: 384 KiB for
+// BERT-base's 128 x 3072 input, not the 1.5 MiB of all of K), then splits W
+// panels or row tiles statically across the pool (see gemm()). Per panel,
+// every MR-row tile of A runs through the microkernel (the W slice stays in
+// L1/L2 across the tiles), and the first tile prefetches the same slice of
+// the thread's next panel. Once a panel's M x NR column is final and still in
+// cache, the epilogue runs on it.
 // Each output element is computed by one thread in one order, so the result
 // does not depend on the thread count.
 //
@@ -47,7 +49,9 @@ struct GemmArgs {
   const float *bias; // N floats or null
   float *c;          // row-major M x N, leading dimension ldc
   int64_t ldc;
-  float *a_packed; // workspace: ceil(M/MR) * MR * K floats; null if direct_a
+  // Workspace of gemm_workspace_floats(M, K, kc, MR) floats (one k block of
+  // packed A); null if direct_a.
+  float *a_packed;
   // The next panel is prefetched by the first 2^pf_log2 tiles of a row
   // block (fewer if the block has fewer), one row per 2^pf_log2 k steps
   // each: the target table's prefetchTilesLog2.
@@ -123,6 +127,11 @@ inline int64_t packed_a_floats(int64_t m, int64_t k, int mr) {
   return (m + mr - 1) / mr * mr * k;
 }
 
+// gemm()'s workspace: one k block of A, packed.
+inline int64_t gemm_workspace_floats(int64_t m, int64_t k, int64_t kc, int mr) {
+  return packed_a_floats(m, kc < k ? kc : k, mr);
+}
+
 struct NoEpilogue {
   void operator()(int64_t, int64_t, int64_t, int64_t) const {}
 };
@@ -132,23 +141,21 @@ struct NoRowEpilogue {
 };
 
 // Rows [b0, b1) (a row block, MR-aligned) x panels [plo, phi) for the k
-// block [k0, k0 + kb), A already packed (or read in place, direct_a); after
-// the last k block each
-// panel's epilogue runs on its finished M x NR column while it is in cache.
+// block [k0, k0 + kb), that block of A already packed (or read in place,
+// direct_a); after the last k block each panel's epilogue runs on its
+// finished M x NR column while it is in cache.
 template <int MR, int NR, class Kernel, class Epilogue>
 void gemm_block(const GemmArgs &g, Kernel kernel, Epilogue &epilogue,
                 int64_t k0, int64_t kb, int64_t b0, int64_t b1, int64_t plo,
                 int64_t phi) {
   const int64_t M = g.M, N = g.N, K = g.K;
-  const int64_t kc = g.kc < K ? g.kc : K;
-  const int64_t Mp = (M + MR - 1) / MR * MR;
   const bool last = k0 + kb == K;
   const int64_t t0 = b0 / MR, t1 = (b1 + MR - 1) / MR;
-  // Tile t's A for the k block [j0, j0 + jb): packed, or in place.
+  // Tile t's A for this k block: packed (gemm_pack_tiles), or in place.
   const int64_t lda = g.direct_a ? g.lda : 0;
-  auto a_tile = [&](int64_t t, int64_t j0, int64_t jb) {
-    return g.direct_a ? g.a + t * MR * g.lda + j0
-                      : g.a_packed + j0 * Mp + t * MR * jb;
+  const int64_t kc = g.kc < K ? g.kc : K;
+  auto a_tile = [&](int64_t t) {
+    return g.direct_a ? g.a + t * MR * g.lda + k0 : g.a_packed + t * MR * kc;
   };
   // The next panel's prefetches are spread over the block's first 2^shift
   // tiles (at most 2^pf_log2): one row per 2^shift k steps.
@@ -167,25 +174,26 @@ void gemm_block(const GemmArgs &g, Kernel kernel, Epilogue &epilogue,
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
         float *c = g.c + m0 * g.ldc + n0;
         const bool pf = next && s.rows > 0 && t - t0 < (int64_t(1) << shift);
-        run_kernel(kernel, mb, s, a_tile(t, k0, kb), lda, c, g.ldc,
-                   k0 ? c : init, k0 ? g.ldc : 0,
-                   pf ? next + (t - t0) * chunk : nullptr, shift);
+        run_kernel(kernel, mb, s, a_tile(t), lda, c, g.ldc, k0 ? c : init,
+                   k0 ? g.ldc : 0, pf ? next + (t - t0) * chunk : nullptr,
+                   shift);
       }
-    } else if (last) {
-      // The last, narrow panel, all k blocks at once: a full-width tile on
-      // the stack, copied out.
+    } else {
+      // The last, narrow panel: a full-width tile on the stack, started
+      // from the bias or from C's partial sums (the floats the tile itself
+      // stored), copied out.
       alignas(64) float tile[MR * NR];
-      alignas(64) float bias[NR] = {};
-      for (int64_t j = 0; g.bias && j < nb; ++j)
-        bias[j] = g.bias[n0 + j];
+      const PanelSlice s = panel_slice<NR>(g, p, k0, kb);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t m0 = t * MR, mb = M - m0 < MR ? M - m0 : MR;
-        for (int64_t j0 = 0; j0 < K; j0 += kc) {
-          const int64_t jb = K - j0 < kc ? K - j0 : kc;
-          run_kernel(kernel, mb, panel_slice<NR>(g, p, j0, jb),
-                     a_tile(t, j0, jb), lda, tile, NR, j0 ? tile : bias,
-                     j0 ? NR : 0, nullptr, 0);
-        }
+        for (int64_t r = 0; r < mb; ++r)
+          for (int64_t j = 0; j < NR; ++j)
+            tile[r * NR + j] = j >= nb  ? 0.0f
+                               : k0     ? g.c[(m0 + r) * g.ldc + n0 + j]
+                               : g.bias ? g.bias[n0 + j]
+                                        : 0.0f;
+        run_kernel(kernel, mb, s, a_tile(t), lda, tile, NR, tile, NR, nullptr,
+                   0);
         for (int64_t r = 0; r < mb; ++r)
           for (int64_t j = 0; j < nb; ++j)
             g.c[(m0 + r) * g.ldc + n0 + j] = tile[r * NR + j];
@@ -196,19 +204,18 @@ void gemm_block(const GemmArgs &g, Kernel kernel, Epilogue &epilogue,
   }
 }
 
-// Packs row tiles [lo, hi) of A, every k block.
+// Packs row tiles [lo, hi) of A's k block [k0, k0 + kb): tile t at
+// a_packed + t * MR * kc whatever kb is, so a thread that splits rows can
+// pack the short last block while another still reads its longer one.
 template <int MR>
-void gemm_pack_tiles(const GemmArgs &g, int64_t lo, int64_t hi) {
-  const int64_t M = g.M, K = g.K, kc = g.kc < K ? g.kc : K;
-  const int64_t Mp = (M + MR - 1) / MR * MR;
-  // A block k0 (kb wide) is packed at a_packed + k0 * Mp: its tiles are
-  // contiguous, so one block of A (not all of it) is the L2 working set.
-  for (int64_t t = lo; t < hi; ++t)
-    for (int64_t k0 = 0; k0 < K; k0 += kc) {
-      const int64_t kb = K - k0 < kc ? K - k0 : kc, m0 = t * MR;
-      pack_a<MR>(M - m0 < MR ? M - m0 : MR, kb, g.a + m0 * g.lda + k0, g.lda,
-                 1.0f, g.a_packed + k0 * Mp + m0 * kb);
-    }
+void gemm_pack_tiles(const GemmArgs &g, int64_t k0, int64_t kb, int64_t lo,
+                     int64_t hi) {
+  const int64_t kc = g.kc < g.K ? g.kc : g.K;
+  for (int64_t t = lo; t < hi; ++t) {
+    const int64_t m0 = t * MR;
+    pack_a<MR>(g.M - m0 < MR ? g.M - m0 : MR, kb, g.a + m0 * g.lda + k0, g.lda,
+               1.0f, g.a_packed + m0 * kc);
+  }
 }
 
 // `epilogue(m0, m1, n0, nb)` finishes rows [m0, m1) x columns
@@ -225,6 +232,9 @@ void gemm_pack_tiles(const GemmArgs &g, int64_t lo, int64_t hi) {
 //   its cache, with no barrier between packing, GEMM and LayerNorm. Every
 //   core reads all of W, and a W slice is reused over fewer row tiles; it
 //   pays for a row epilogue (LayerNorm), not otherwise.
+// The workspace holds one k block of packed A: split by rows, each thread
+// repacks its own tiles per block; split by panels, a parallel pack of the
+// block precedes its panels (one more barrier per k block, 3 for K = 3072).
 // Either way each output element is computed by one thread in the same
 // order, so the result does not depend on the split or the thread count.
 template <int MR, int NR, class Kernel, class Epilogue,
@@ -239,11 +249,11 @@ void gemm(ThreadPool &pool, const GemmArgs &g, Kernel kernel,
       !std::is_same<std::decay_t<RowEpilogue>, NoRowEpilogue>::value;
   if (g.split_rows) {
     pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
-      if (!g.direct_a)
-        gemm_pack_tiles<MR>(g, lo, hi);
       const int64_t r0 = lo * MR, r1 = hi * MR < M ? hi * MR : M;
       for (int64_t k0 = 0; k0 < K; k0 += kc) {
         const int64_t kb = K - k0 < kc ? K - k0 : kc;
+        if (!g.direct_a)
+          gemm_pack_tiles<MR>(g, k0, kb, lo, hi);
         for (int64_t b0 = r0; b0 < r1; b0 += mc)
           gemm_block<MR, NR>(g, kernel, epilogue, k0, kb, b0,
                              r1 - b0 < mc ? r1 : b0 + mc, 0, panels);
@@ -253,16 +263,16 @@ void gemm(ThreadPool &pool, const GemmArgs &g, Kernel kernel,
     });
     return;
   }
-  if (!g.direct_a)
-    pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
-      gemm_pack_tiles<MR>(g, lo, hi);
-    });
   // k blocks outermost, then row blocks of mc (GotoBLAS order): one packed
   // mc x kc block of A stays in L2 while every panel streams past it. The
   // static split gives a thread the same panels in every block, so its C
   // columns stay in its own cache.
   for (int64_t k0 = 0; k0 < K; k0 += kc) {
     const int64_t kb = K - k0 < kc ? K - k0 : kc;
+    if (!g.direct_a)
+      pool.parallel_for(tiles, [&](int64_t lo, int64_t hi, int) {
+        gemm_pack_tiles<MR>(g, k0, kb, lo, hi);
+      });
     for (int64_t b0 = 0; b0 < M; b0 += mc) {
       const int64_t b1 = M - b0 < mc ? M : b0 + mc;
       if (!g.row_ptr) {

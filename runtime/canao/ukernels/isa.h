@@ -1,7 +1,7 @@
 // canao runtime: one traits struct per instruction set.
 //
-// Microkernels are templates over these traits, so a new ISA (NEON is the
-// next one) is one more struct here and one more named instance per
+// Microkernels are templates over these traits, so a new ISA (NEON was the
+// last one) is one more struct here and one more named instance per
 // microkernel, not a new kernel. Each struct gives the vector type, its
 // lane count, register count and the handful of operations the kernels use.
 #ifndef CANAO_UKERNELS_ISA_H
@@ -12,6 +12,9 @@
 
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
 #endif
 
 namespace canao_rt {
@@ -33,6 +36,8 @@ struct Generic {
   static V set1(float x) { return V{x, x, x, x}; }
   static V zero() { return V{}; }
   static V fma(V a, V b, V c) { return a * b + c; }
+  // No multiply-add by lane: the kernels broadcast A one row at a time.
+  static constexpr bool lane_fma = false;
   static void prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
   // Lane i of the result is the sum of v[i]'s lanes, added pairwise
   // ((0+1)+(2+3)), the order of the SIMD instances.
@@ -55,6 +60,7 @@ struct Avx2 {
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V zero() { return _mm256_setzero_ps(); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static constexpr bool lane_fma = false;
   // Lane i of the result is the sum of v[i]'s 8 lanes: a transpose by
   // horizontal adds, ((0+1)+(2+3)) + ((4+5)+(6+7)).
   static V lane_sums(const V *v) {
@@ -85,6 +91,7 @@ struct Avx512 {
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V zero() { return _mm512_setzero_ps(); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static constexpr bool lane_fma = false;
   static V lane_sums(const V *v) {
     alignas(64) float r[16];
     for (int i = 0; i < 16; ++i)
@@ -93,6 +100,34 @@ struct Avx512 {
   }
   static void prefetch(const void *p) {
     _mm_prefetch(static_cast<const char *>(p), _MM_HINT_T0);
+  }
+};
+#endif
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+// AArch64 Advanced SIMD (Armv8.0-A: every 64-bit phone core): 32 128-bit
+// registers, of which v8-v15 (their low halves) are callee-saved.
+struct Neon {
+  static constexpr const char *name = "neon";
+  static constexpr int lanes = 4;
+  static constexpr int registers = 32;
+  typedef float32x4_t V;
+  static V load(const float *p) { return vld1q_f32(p); }
+  static void store(float *p, V v) { vst1q_f32(p, v); }
+  static V set1(float x) { return vdupq_n_f32(x); }
+  static V zero() { return vdupq_n_f32(0.0f); }
+  static V fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
+  // c + b * a[Lane] (FMLA by element): a vector of A feeds 4 FMAs, so the
+  // GEMM kernels load A as vectors instead of broadcasting it row by row.
+  static constexpr bool lane_fma = true;
+  template <int Lane> static V fma_lane(V b, V a, V c) {
+    return vfmaq_laneq_f32(c, b, a, Lane);
+  }
+  // PRFM PLDL1KEEP, as XNNPACK's aarch64 GEMMs prefetch their weights.
+  static void prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+  // Lane i = sum of v[i]'s lanes, ((0+1)+(2+3)), by two rounds of FADDP.
+  static V lane_sums(const V *v) {
+    return vpaddq_f32(vpaddq_f32(v[0], v[1]), vpaddq_f32(v[2], v[3]));
   }
 };
 #endif
