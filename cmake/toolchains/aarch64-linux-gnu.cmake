@@ -16,8 +16,18 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
 set(CANAO_AARCH64_PREFIX aarch64-linux-gnu- CACHE STRING
     "Prefix of the cross compiler's tools")
-set(CMAKE_C_COMPILER ${CANAO_AARCH64_PREFIX}gcc)
-set(CMAKE_CXX_COMPILER ${CANAO_AARCH64_PREFIX}g++)
+# -DCANAO_AARCH64_CLANG=ON: clang (what the Android NDK ships) targeting
+# aarch64-linux-gnu, with the GNU cross toolchain's headers and libraries.
+option(CANAO_AARCH64_CLANG "Cross-compile with clang instead of GCC" OFF)
+if(CANAO_AARCH64_CLANG)
+  set(CMAKE_C_COMPILER clang)
+  set(CMAKE_CXX_COMPILER clang++)
+  set(CMAKE_C_COMPILER_TARGET aarch64-linux-gnu)
+  set(CMAKE_CXX_COMPILER_TARGET aarch64-linux-gnu)
+else()
+  set(CMAKE_C_COMPILER ${CANAO_AARCH64_PREFIX}gcc)
+  set(CMAKE_CXX_COMPILER ${CANAO_AARCH64_PREFIX}g++)
+endif()
 
 set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)

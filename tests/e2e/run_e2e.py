@@ -406,6 +406,9 @@ def main():
     p.add_argument("--expect-sparse", default="",
                    help='layout of every encoder weight: "bsr_k 16x1", '
                         '"bsr_n 1x16", "dense", ... (canaoc --report)')
+    p.add_argument("--aarch64-clang", action="store_true",
+                   help="cross-build with clang (as the Android NDK does) "
+                   "instead of aarch64-linux-gnu-g++")
     p.add_argument("--aarch64-qemu", action="store_true",
                    help="also cross-build OUTDIR for aarch64 and run it "
                    "under qemu (cortex-a76 and cortex-a53)")
@@ -507,19 +510,22 @@ def cross_aarch64(args, fixture, meta, out, work):
     """Cross-builds OUTDIR for aarch64 with the repo's toolchain file and
     runs it under qemu-aarch64 on a big and a little core: it must match
     the references, and 1 and 2 threads bit for bit."""
-    missing = [t for t in ("aarch64-linux-gnu-g++", "qemu-aarch64")
-               if not shutil.which(t)]
+    need = ["aarch64-linux-gnu-g++", "qemu-aarch64"]
+    need += ["clang++"] if args.aarch64_clang else []
+    missing = [t for t in need if not shutil.which(t)]
     if not check("aarch64 toolchain and qemu present", not missing,
                  "missing " + ", ".join(missing) +
-                 " (apt-get install g++-aarch64-linux-gnu qemu-user)"
+                 " (apt-get install g++-aarch64-linux-gnu qemu-user clang)"
                  if missing else ""):
         return
     bdir = work / "build_aarch64"
     shutil.rmtree(bdir, ignore_errors=True)
     t0 = time.time()
     r = build(out, bdir, "-DCMAKE_BUILD_TYPE=Release",
-              f"-DCMAKE_TOOLCHAIN_FILE={AARCH64_TOOLCHAIN}")
-    if not check("aarch64 cross build", r.returncode == 0,
+              f"-DCMAKE_TOOLCHAIN_FILE={AARCH64_TOOLCHAIN}",
+              f"-DCANAO_AARCH64_CLANG={'ON' if args.aarch64_clang else 'OFF'}")
+    compiler = "clang" if args.aarch64_clang else "gcc"
+    if not check(f"aarch64 cross build ({compiler})", r.returncode == 0,
                  f"{time.time() - t0:.1f}s" if r.returncode == 0
                  else (r.stdout + r.stderr).strip()[-1500:]):
         return
