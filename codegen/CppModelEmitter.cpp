@@ -343,8 +343,9 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N +
            "_context *ctx) {\n"
            "  canao_status s = ctx->base.allocate_arena(kArenaBytes);\n"
-           "  return s != CANAO_OK ? s : ctx->base.set_threads(1, "
-           "kScratchBytes);\n}\n\n"
+           "  return s != CANAO_OK ? s : ctx->base.set_threads(" +
+           std::to_string(opts.defaultThreads) +
+           ", kScratchBytes);\n}\n\n"
            "// On error *out is still a context (or null when out of memory).\n"
            "canao_status new_context(" +
            N +
@@ -507,6 +508,12 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
       targetFlags += " " + f;
     targetFlags += ")\nendif()\n";
   }
+  // The same flags as a GCC/Clang response file, for builds that compile
+  // the sources without this CMakeLists (canao_add_model: `@NAME.isa-flags`).
+  std::string isaFlags;
+  for (const std::string &f : opts.target->cxxFlags)
+    isaFlags += (isaFlags.empty() ? "" : " ") + f;
+  files.push_back({N + ".isa-flags", isaFlags + "\n"});
   std::string sources = N + ".cpp";
   if (opts.embedWeights)
     sources += " " + N + "_weights.cpp";

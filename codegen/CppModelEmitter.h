@@ -23,6 +23,7 @@ struct CppEmitOptions {
   bool embedWeights = false;
   const TargetDesc *target = nullptr; ///< required
   uint64_t weightsChecksum = 0;
+  int defaultThreads = 1; ///< a new context's threads (canaoc --threads)
 };
 
 /// NAME.h, NAME.cpp, NAME_run.cpp and CMakeLists.txt. The weight blob and

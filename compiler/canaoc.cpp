@@ -11,6 +11,7 @@
 #include "CppModelEmitter.h"
 #include "KernelEmitter.h"
 #include "KernelPlan.h"
+#include "OutputCheck.h"
 #include "Prune.h"
 #include "Target.h"
 #include "Tuner.h"
@@ -24,9 +25,12 @@
 #include "Canao/ShapeUtils.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -97,16 +101,31 @@ const char *kUsage =
     "                          (output is deterministic given the file)\n"
     "  --embed-weights         put the weights in the library as a C++ array\n"
     "                          instead of NAME.weights\n"
+    "  --threads N             threads of a new context (default 1;\n"
+    "                          NAME_set_num_threads changes it)\n"
+    "  --check OUTDIR          compile, compare with OUTDIR instead of\n"
+    "                          writing it: exit 0 if OUTDIR is exactly what\n"
+    "                          canaoc writes now, 3 (with the changed files\n"
+    "                          and a diff) if not; OUTDIR may omit the\n"
+    "                          weight blob and runtime/\n"
+    "  --depfile FILE          write a Make-style depfile: OUTDIR/NAME.h\n"
+    "                          depends on the model and its external data\n"
     "  --report[=json]         print kernels, arena and weight sizes\n"
     "  --dense                 keep every weight dense (by default weights\n"
     "                          with enough all-zero blocks run on\n"
     "                          block-sparse kernels; --report shows the\n"
     "                          analysis either way)\n"
     "  --disable-pass=NAME     leave a pass out of the pipeline (repeatable)\n"
+    "  --mlir-print-ir-after=PASS, --mlir-print-ir-after-all,\n"
+    "  --mlir-timing, ...      MLIR's own options, as in canao-opt and\n"
+    "                          mlir-opt (IR to stderr)\n"
     "  -v, --verbose           progress with timings (default on a terminal)\n"
     "  -q, --quiet             no progress output and no notes\n"
     "  --version               print the version\n"
-    "  -h, --help              this help\n";
+    "  -h, --help              this help\n"
+    "\n"
+    "exit status: 0 success, 1 error (one line on stderr: canaoc: error:),\n"
+    "3 --check found OUTDIR out of date\n";
 
 struct Options {
   std::string model, outDir, name, emit = "cpp", report;
@@ -115,6 +134,10 @@ struct Options {
   std::set<std::string> disabledPasses;
   std::string target = "generic";
   std::string tuneOut, tuningIn;
+  std::string depfile;
+  std::vector<const char *> mlirArgs; // --mlir-*, for llvm::cl
+  int threads = 1;
+  bool check = false; // --check: compare with outDir, write nothing
   bool embedWeights = false, quiet = false, verbose = false, denseOnly = false;
 };
 
@@ -206,7 +229,23 @@ int parseArgs(int argc, char **argv, Options &o) {
       llvm::outs() << "canaoc " << CANAO_VERSION << "\n";
       return 0;
     }
-    if (a == "-o" || a == "--output") {
+    if (a == "--threads") {
+      const char *v = value("--threads");
+      if (!v)
+        return error(err);
+      if (llvm::StringRef(v).getAsInteger(10, o.threads) || o.threads < 1 ||
+          o.threads > 1024)
+        return error("--threads expects an integer in [1, 1024], got '" +
+                     std::string(v) + "'");
+    } else if (a == "--check" || a == "--depfile") {
+      const char *v = value(a.c_str());
+      if (!v)
+        return error(err);
+      if (a == "--depfile")
+        o.depfile = v;
+      else
+        o.check = true, o.outDir = v;
+    } else if (a == "-o" || a == "--output") {
       const char *v = value("-o");
       if (!v)
         return error(err);
@@ -279,6 +318,8 @@ int parseArgs(int argc, char **argv, Options &o) {
       o.quiet = true;
     } else if (a == "-v" || a == "--verbose") {
       o.verbose = true;
+    } else if (llvm::StringRef(a).starts_with("--mlir-")) {
+      o.mlirArgs.push_back(argv[i]); // MLIR's own options, parsed by MLIR
     } else if (!a.empty() && a[0] == '-') {
       return error("unknown option '" + a + "' (see --help)");
     } else if (o.model.empty()) {
@@ -292,6 +333,9 @@ int parseArgs(int argc, char **argv, Options &o) {
     return error("no model given (usage: canaoc MODEL.onnx -o OUTDIR)");
   if (o.outDir.empty() && o.emit == "cpp")
     return error("no output directory given (-o OUTDIR)");
+  if (o.check && (o.emit != "cpp" || !o.tuneOut.empty() || !o.depfile.empty()))
+    return error("--check compares generated C++ (no --emit, --tune or "
+                 "--depfile with it)");
   if (o.name.empty())
     o.name = cIdentifier(llvm::sys::path::stem(o.model));
   else if (cIdentifier(o.name) != o.name)
@@ -302,6 +346,46 @@ int parseArgs(int argc, char **argv, Options &o) {
                  o.target +
                  "': run --tune where the target runs (the same canaoc) and "
                  "compile here with --tuning FILE");
+  return -1;
+}
+
+/// The --mlir-* options (mlir-opt's: --mlir-print-ir-after=PASS,
+/// --mlir-print-ir-after-all, --mlir-timing, ...), registered from MLIR and
+/// parsed by llvm::cl. Returns -1 to continue, or an exit code.
+int parseMlirOptions(const char *argv0, const Options &o) {
+  if (o.mlirArgs.empty())
+    return -1;
+  // Pass names for --mlir-print-ir-after=PASS: canao's and MLIR's.
+  mlir::registerTransformsPasses();
+  registerAllCanaoPasses();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  std::vector<const char *> args = {argv0};
+  args.insert(args.end(), o.mlirArgs.begin(), o.mlirArgs.end());
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (!llvm::cl::ParseCommandLineOptions(int(args.size()), args.data(),
+                                         "canaoc", &os)) {
+    // llvm::cl names the tool first; a bad pass name it reports itself.
+    llvm::StringRef first = llvm::StringRef(msg).trim().split('\n').first;
+    first.consume_front("canaoc: ");
+    if (first.empty())
+      return 1;
+    return error(first.split("  Try:").first.str() +
+                 " (canao-opt --help lists the --mlir-* options)");
+  }
+  return -1;
+}
+
+/// MLIR's pass-manager options (IR printing, timing) on `pm`.
+int applyMlirOptions(mlir::PassManager &pm, const Options &o) {
+  if (o.mlirArgs.empty()) // not registered then: nothing to apply
+    return -1;
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return error("bad --mlir-* pass manager options");
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
   return -1;
 }
 
@@ -368,6 +452,56 @@ private:
   std::string outDir_, tmp_;
   bool committed_ = false;
 };
+
+/// --check: the fresh output in `dir` against o.outDir.
+int checkAgainst(const AtomicDir &dir, const Options &o) {
+  std::string report;
+  llvm::raw_string_ostream os(report);
+  const std::string weights = o.embedWeights ? "" : o.name + ".weights";
+  int diff = compareOutputDirs(dir.path(""), o.outDir, weights, os);
+  if (diff < 0)
+    return error("--check: '" + o.outDir + "' is not a directory");
+  if (diff == 0) {
+    if (!o.quiet)
+      llvm::errs() << "canaoc: " << o.outDir << " is up to date\n" << report;
+    return 0;
+  }
+  llvm::errs() << "canaoc: " << o.outDir << " is out of date: " << diff
+               << (diff == 1 ? " file differs" : " files differ")
+               << " from what canaoc writes now\n"
+               << report;
+  return 3;
+}
+
+/// A Make-style depfile (Ninja and CMake's DEPFILE read it): the header
+/// depends on the model and every external data file it read.
+bool writeDepfile(const Options &o, const OnnxModel &model, std::string &err) {
+  auto escape = [](llvm::StringRef p) {
+    std::string out;
+    for (char c : p) {
+      if (c == ' ' || c == '#' || c == '\\')
+        out += '\\';
+      if (c == '$')
+        out += '$';
+      out += c;
+    }
+    return out;
+  };
+  std::string text = escape(o.outDir + "/" + o.name + ".h") + ":";
+  text += " " + escape(o.model);
+  for (const std::string &f : model.externalFiles())
+    text += " \\\n  " + escape(f);
+  text += "\n";
+  std::error_code ec;
+  llvm::raw_fd_ostream os(o.depfile, ec);
+  if (!ec)
+    os << text;
+  if (ec || os.has_error()) {
+    err = "cannot write the depfile '" + o.depfile + "'";
+    return false;
+  }
+  return true;
+}
 
 bool writeWeights(AtomicDir &dir, const Options &o, const KernelPlan &plan,
                   uint64_t checksum, std::string &err) {
@@ -587,6 +721,8 @@ int main(int argc, char **argv) {
   Options o;
   if (int rc = parseArgs(argc, argv, o); rc >= 0)
     return rc;
+  if (int rc = parseMlirOptions(argv[0], o); rc >= 0)
+    return rc;
   // Progress is for people at a terminal; scripts get errors and notes.
   Progress progress(o.quiet || !(o.verbose || ::isatty(2)));
 
@@ -628,6 +764,8 @@ int main(int argc, char **argv) {
   if (o.emit != "mlir-import") {
     mlir::PassManager pm(&context);
     buildCanaoPipeline(pm, o.disabledPasses);
+    if (int rc = applyMlirOptions(pm, o); rc >= 0)
+      return rc;
     if (mlir::failed(pm.run(**module)))
       return error("pass pipeline failed: " + diagText);
     progress.step("ran the pass pipeline");
@@ -710,6 +848,8 @@ int main(int argc, char **argv) {
       sparseOptions.bsrKCosts = costs;
     }
     pm.addNestedPass<mlir::func::FuncOp>(createSparse(sparseOptions));
+    if (int rc = applyMlirOptions(pm, o); rc >= 0)
+      return rc;
     if (mlir::failed(pm.run(**module)))
       return error("tiling failed: " + diagText);
   }
@@ -744,6 +884,7 @@ int main(int argc, char **argv) {
   emitOptions.modelFile = llvm::sys::path::filename(o.model).str();
   emitOptions.compilerVersion = CANAO_VERSION;
   emitOptions.embedWeights = o.embedWeights;
+  emitOptions.defaultThreads = o.threads;
   emitOptions.target = target;
   if (o.target == "host" && !o.quiet)
     llvm::errs() << "canaoc: note: target host is " << emitOptions.target->name
@@ -781,7 +922,11 @@ int main(int argc, char **argv) {
       return error(err);
   if (!writeWeights(dir, o, *plan, emitOptions.weightsChecksum, err))
     return error(err);
+  if (o.check)
+    return checkAgainst(dir, o);
   if (!dir.commit(err))
+    return error(err);
+  if (!o.depfile.empty() && !writeDepfile(o, **model, err))
     return error(err);
   progress.step("wrote " + o.outDir + " (" + shapes + ")");
   if (!o.report.empty())

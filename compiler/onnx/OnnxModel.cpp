@@ -264,3 +264,10 @@ OnnxModel::topologicalOrder() const {
   }
   return order;
 }
+
+std::vector<std::string> OnnxModel::externalFiles() const {
+  std::vector<std::string> files;
+  for (const auto &entry : external_)
+    files.push_back(entry.first);
+  return files;
+}

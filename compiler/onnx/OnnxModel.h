@@ -55,6 +55,10 @@ public:
   /// Nodes in a topological order (stable w.r.t. file order).
   llvm::Expected<std::vector<const onnx::NodeProto *>> topologicalOrder() const;
 
+  /// The external data files read so far (absolute or model-relative
+  /// paths, sorted): every one, once all tensors have been read.
+  std::vector<std::string> externalFiles() const;
+
   /// The `bytes` bytes of an external-data tensor of any data type (canaoc
   /// prune copies tensors that tensor() cannot type), with the same checks.
   llvm::Expected<llvm::ArrayRef<char>> externalData(const onnx::TensorProto &t,

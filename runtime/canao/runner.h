@@ -9,13 +9,36 @@
 #include "canao/runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 namespace canao_rt {
+
+// mkdir -p: true if `dir` exists as a directory afterwards.
+inline bool make_dirs(const std::string &dir, std::string &err) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/')
+      continue;
+    const std::string prefix = dir.substr(0, i);
+    if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) {
+      err = "cannot create '" + prefix + "': " + std::strerror(errno);
+      return false;
+    }
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    err = "'" + dir + "' is not a directory";
+    return false;
+  }
+  return true;
+}
 
 // The generated C API of one model, as function pointers.
 struct ModelApi {
@@ -81,7 +104,7 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   };
   std::map<std::string, std::string> inputFiles;
   std::string outDir, weights = api.default_weights ? api.default_weights : "";
-  long bench = 0, threads = 1;
+  long bench = 0, threads = 0; // 0: the library's default (canaoc --threads)
   bool profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -135,6 +158,9 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
     return die("give --output-dir DIR or --bench N (see --help)");
   if (profile && bench == 0)
     return die("--profile needs --bench N");
+  std::string dirError;
+  if (!outDir.empty() && !make_dirs(outDir, dirError))
+    return die("--output-dir: " + dirError);
 
   std::vector<NpyArray> arrays(api.num_inputs);
   std::vector<canao_tensor> in(api.num_inputs);
@@ -182,7 +208,8 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   };
   int rc = 1;
   if (check(status) &&
-      check(api.set_num_threads(ctx, static_cast<int>(threads))) &&
+      (threads == 0 ||
+       check(api.set_num_threads(ctx, static_cast<int>(threads)))) &&
       check(api.run(ctx, in.data(), in.size(), out.data(), out.size()))) {
     rc = 0;
     if (bench > 0) {

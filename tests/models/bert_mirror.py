@@ -19,6 +19,7 @@ omitted because it is an identity in eval mode (and is elided on export).
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -244,6 +245,28 @@ class BertForSequenceClassification(nn.Module):
     def forward(self, input_ids, attention_mask, token_type_ids):
         _, pooled_output = self.bert(input_ids, attention_mask, token_type_ids)
         return self.classifier(pooled_output)
+
+
+def init_hashed_weights(model, seed=0, std=0.02):
+    """Like init_random_weights, but every value is an exact function of
+    its index (a multiplicative hash), computed in integers and rounded to
+    float32 once: the same bits on every machine and PyTorch build, which
+    golden copies of generated code (tests/golden) need. Values are uniform
+    in [-std*sqrt(3), std*sqrt(3)) (LayerNorm gamma 1 + that x 5, beta that
+    x 5), so the model stays numerically tame."""
+    offset = seed * 1000003
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            n = p.numel()
+            idx = np.arange(offset, offset + n, dtype=np.uint64)
+            offset += n
+            h = (idx * np.uint64(2654435761)) % np.uint64(1 << 32)
+            u = h.astype(np.float64) / float(1 << 32) - 0.5  # [-0.5, 0.5)
+            a = 2.0 * np.sqrt(3.0) * std * u
+            if ".LayerNorm." in "." + name:
+                a = (1.0 + 5.0 * a) if name.endswith("weight") else 5.0 * a
+            p.copy_(torch.from_numpy(a.astype(np.float32).reshape(p.shape)))
+    return model
 
 
 def init_random_weights(model, seed=0, std=0.02):

@@ -44,7 +44,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_mirror import (BertConfig, BertForSequenceClassification,  # noqa
-                         BertModel, init_random_weights)
+                         BertModel, init_hashed_weights,
+                         init_random_weights)
 import electra_mirror  # noqa: E402
 import mobilebert_mirror  # noqa: E402
 import mpnet_mirror  # noqa: E402
@@ -274,6 +275,9 @@ def parse_args(argv=None):
     p.add_argument("--mask3d", action="store_true",
                    help="attention_mask is [batch, seq, seq] (causal + pad)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--weights", choices=["random", "hashed"], default="random",
+                   help="hashed: every value an exact function of its index, "
+                   "the same bits on any machine (golden copies)")
     p.add_argument("--prune", default="",
                    help="BLOCK:RATIO[:random], e.g. 16x1:0.75: zero blocks "
                         "of the encoder's Linear weights before export")
@@ -311,7 +315,10 @@ def main(argv=None):
     else:
         model, cfg, outputs = bert_model(args)
         input_names, specials = INPUT_NAMES, {}
-    init_random_weights(model, seed=args.seed)
+    if args.weights == "hashed":
+        init_hashed_weights(model, seed=args.seed)
+    else:
+        init_random_weights(model, seed=args.seed)
     if args.prune:
         zero = prune_encoder(model, args.prune, args.seed)
         print(f"canao: pruned the encoder's Linear weights ({args.prune}): "
@@ -321,7 +328,7 @@ def main(argv=None):
                          args.seed, args.mask3d, **specials)
     config = dict(cfg.to_dict(), opset=args.opset, head=args.head,
                   gelu=args.gelu, seed=args.seed, batch=args.batch,
-                  seq=args.seq, pad=args.pad, weights="random",
+                  seq=args.seq, pad=args.pad, weights=args.weights,
                   mask3d=args.mask3d, prune=args.prune)
     if mirror is not None:
         config["arch"] = args.arch
