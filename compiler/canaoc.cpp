@@ -133,6 +133,7 @@ struct Options {
   std::map<std::string, std::string> frozen; // input -> .npy path
   std::set<std::string> disabledPasses;
   std::string target = "generic";
+  bool targetGiven = false;
   std::string tuneOut, tuningIn;
   std::string depfile;
   std::vector<const char *> mlirArgs; // --mlir-*, for llvm::cl
@@ -298,6 +299,7 @@ int parseArgs(int argc, char **argv, Options &o) {
       if (!v)
         return error(err);
       o.target = v;
+      o.targetGiven = true;
       if (!lookupTarget(o.target)) {
         std::string list = "host";
         for (const TargetDesc &t : targets())
@@ -929,6 +931,16 @@ int main(int argc, char **argv) {
   if (!o.depfile.empty() && !writeDepfile(o, **model, err))
     return error(err);
   progress.step("wrote " + o.outDir + " (" + shapes + ")");
+  // The default stays generic, so that the output is the same bytes on
+  // every machine (docs/ci.md); the note says what host would give here.
+  const TargetDesc *host = lookupTarget("host");
+  if (!o.targetGiven && !o.quiet && host->name != "generic")
+    llvm::errs() << "canaoc: note: target generic (portable, the same bytes on "
+                    "every machine); --target host would use "
+                 << host->name << " here, up to "
+                 << host->vectorBits / 32 * 2 / 4
+                 << "x the generic build's peak fp32 rate ("
+                 << host->vectorBits / 32 << " lanes with FMA vs 4 without)\n";
   if (!o.report.empty())
     printReport(o, **module, *plan);
   return 0;

@@ -76,6 +76,14 @@ def main():
           r.returncode == 0 and text.startswith(f"{work / 'out' / 'model.h'}:")
           and str(fixture / "model.onnx") in text, text.strip())
 
+    # docs/cli.md holds both help texts verbatim, in ```text blocks.
+    doc = (ROOT / "docs" / "cli.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in doc.split("```text\n")[1:]]
+    helps = [run([args.canaoc, "--help"]).stdout,
+             run([args.canaoc, "prune", "--help"]).stdout]
+    check("docs/cli.md is canaoc --help and canaoc prune --help verbatim",
+          blocks[:2] == helps, "regenerate docs/cli.md from --help"
+          if blocks[:2] != helps else "")
     r = run([args.canaoc, "--help"])
     check("--help documents the exit status",
           r.returncode == 0 and "exit status: 0 success, 1 error" in r.stdout
