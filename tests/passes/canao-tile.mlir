@@ -7,6 +7,7 @@
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=generic mr=12 nr=32}))' 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 ln-split=panels}))' | FileCheck %s --check-prefix=LNPANELS
 // RUN: not canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=x86-avx2 ln-split=diagonal}))' 2>&1 | FileCheck %s --check-prefix=BADSPLIT
+// RUN: canao-opt %s --pass-pipeline='builtin.module(func.func(canao-tile{target=neon}))' | FileCheck %s --check-prefix=NEON
 
 // Each dense gets a microkernel of the target, its register tile and k
 // block (at most its K), a row block mc that keeps a packed mc x kc block
@@ -35,6 +36,11 @@
 // GENERIC-LABEL: func.func @tiles
 // GENERIC: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 512 : i64, kernel = "f32_gemm_4x8_generic", mc = 384 : i64, mr = 4 : i64, nr = 8 : i64, pf = 3 : i64, split = "panels"}}
 // GENERIC: canao.attention{{.*}}kernel = "f32_gemm_4x8_generic"
+// NEON-LABEL: func.func @tiles
+// The A76-sized table: 8x8 (16 accumulators of 32 registers), kc 256 (a
+// 128 KiB packed block in a 256 KiB L2).
+// NEON: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 256 : i64, kernel = "f32_gemm_8x8_neon", mc = 192 : i64, mr = 8 : i64, nr = 8 : i64, pf = 3 : i64, split = "panels"}}
+// NEON: canao.attention{{.*}}kernel = "f32_gemm_8x8_neon"
 // A tuning file's choice (canaoc --tuning) overrides the table for every
 // dense, whatever its shape.
 // TUNED: canao.dense {{.*}} {canao.tile = {a = "packed", kc = 256 : i64, kernel = "f32_gemm_6x64_avx512", mc = 1536 : i64, mr = 6 : i64, nr = 64 : i64, pf = 3 : i64, split = "panels"}}
