@@ -1,5 +1,5 @@
-"""The error messages canaoc's sources can print (for the troubleshooting
-page of issue 13, not written yet: run this to list them).
+"""The error messages canaoc's sources can print: docs/troubleshooting.md
+must list every one (tests/e2e/test_cli.py checks it).
 
 Every call that reports an error with a string literal (error(...),
 fail(...), nodeError(...), createStringError(..., "..."), emitError/
@@ -26,8 +26,11 @@ def message_keys():
             for m in CALL.finditer(text):
                 key = re.split(r"%|\\n", m.group(2))[0].strip().rstrip("'(:")
                 key = key.strip()
-                if len(key) < 4:
+                # Messages of the generated runtime are built from pieces in
+                # the emitter and start with code, not text: not canaoc's.
+                if len(key) < 4 or not re.match(r"[-A-Za-z]", key):
                     continue
+                key = key.replace('\\"', '"')
                 line = text.count("\n", 0, m.start()) + 1
                 keys.setdefault(key, []).append(
                     f"{path.relative_to(ROOT)}:{line}")

@@ -7,7 +7,9 @@
 - --threads N changes the thread count the generated library starts with;
   a bad value is one error line;
 - --depfile names the model and its external data;
-- exit codes: 0, 1 (one 'canaoc: error:' line), 3 (--check, test_check.py).
+- exit codes: 0, 1 (one 'canaoc: error:' line), 3 (--check, test_check.py);
+- docs/cli.md is --help verbatim; docs/troubleshooting.md lists every error
+  message the sources can print (error_messages.py).
 
     test_cli.py --canaoc BUILD/compiler/canaoc --work DIR
 """
@@ -16,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+import error_messages
 from checklib import check, run, summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +87,15 @@ def main():
     check("docs/cli.md is canaoc --help and canaoc prune --help verbatim",
           blocks[:2] == helps, "regenerate docs/cli.md from --help"
           if blocks[:2] != helps else "")
+    # Every error message the sources can print is in the troubleshooting
+    # page (by its leading words, as error_messages.py extracts them).
+    keys = error_messages.message_keys()
+    page = (ROOT / "docs" / "troubleshooting.md").read_text()
+    missing = [k for k in keys if f"`{k}" not in page]
+    check(f"docs/troubleshooting.md lists all {len(keys)} error messages",
+          len(keys) > 100 and not missing,
+          "missing: " + "; ".join(f"{k} ({keys[k][0]})" for k in missing[:5])
+          if missing else "")
     r = run([args.canaoc, "--help"])
     check("--help documents the exit status",
           r.returncode == 0 and "exit status: 0 success, 1 error" in r.stdout
