@@ -160,22 +160,14 @@ const std::vector<TargetDesc> &canao::targets() {
 const TargetDesc *canao::lookupTarget(const std::string &name) {
   std::string want = name;
   if (want == "host") {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq"))
-      want = "x86-avx512";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      want = "x86-avx2";
-    else
-      want = "generic";
-#elif defined(__aarch64__)
-    want = "neon";
-#else
+    // The widest SIMD entry this machine runs (runsOnThisMachine), else the
+    // portable one.
     want = "generic";
-#endif
+    for (const char *best : {"x86-avx512", "x86-avx2", "neon"})
+      if (const TargetDesc *t = lookupTarget(best); runsOnThisMachine(*t)) {
+        want = best;
+        break;
+      }
   }
   for (const TargetDesc &t : targets())
     if (t.name == want) {

@@ -25,24 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from checklib import check, run, summary
+
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "models"
 AARCH64_TOOLCHAIN = HERE.parent.parent / "cmake" / "toolchains" / \
     "aarch64-linux-gnu.cmake"
 QEMU_CPUS = ["cortex-a76", "cortex-a53"]  # Debian 12 qemu 7.2's big/little
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}",
-          flush=True)
-    return ok
-
-
-def run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True,
-                          text=True, **kw)
 
 
 def make_fixture(args, fixture):
@@ -500,10 +489,7 @@ def main():
                 check_structure(args, fixture, meta)
             if args.expect_sparse:
                 check_sparse(args, fixture, meta)
-    passed = sum(results)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or not results else 0
+    return summary()
 
 
 def cross_aarch64(args, fixture, meta, out, work):

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from checklib import check, run, summary
+from run_e2e import external_copy
 
 import numpy as np
 
@@ -45,17 +46,6 @@ def gen():
 
 def shape_args(fixture):
     return json.loads((fixture / "meta.json").read_text())["shape_args"]
-
-
-def external_copy(fixture, dest):
-    """The fixture's model with every initializer in one external file."""
-    import onnx
-    dest.mkdir(parents=True, exist_ok=True)
-    model = onnx.load(str(fixture / "model.onnx"))
-    onnx.save_model(model, str(dest / "model.onnx"), save_as_external_data=True,
-                    all_tensors_to_one_file=True, location="model.data",
-                    size_threshold=0)
-    return dest / "model.onnx", dest / "model.data"
 
 
 def plain_make(args, fixture, work):
@@ -107,7 +97,8 @@ def install(args, work):
 
 
 def downstream(args, fixture, prefix, work):
-    model, data = external_copy(fixture, work / "ext")
+    model = external_copy(fixture, work)
+    data = model.parent / "model.weights.bin"
     bdir = work / "downstream"
     shutil.rmtree(bdir, ignore_errors=True)
     r = run(["cmake", "-S", ROOT / "tests/examples/downstream", "-B", bdir,
