@@ -12,6 +12,9 @@
 - the same project configured with canao's source tree (add_subdirectory):
   canao_add_model's target is there (configure only: building canaoc
   again would take minutes);
+- FetchContent with a prebuilt canaoc (CANAO_CANAOC): a git clone of this
+  checkout built for this machine, and the working tree cross-compiled for
+  aarch64 (TARGET neon) and run under qemu;
 - examples/semantic-search against the prefix: the real all-MiniLM-L6-v2
   and a C++ WordPiece tokenizer; the expected sentence ranks first.
 
@@ -138,6 +141,67 @@ def downstream(args, fixture, prefix, work):
           "configures (tiny and canaoc in the build graph)", ok, tail(r, 400))
 
 
+def first_value(r):
+    """The value app prints: 'app: ran NAME, first value V'."""
+    for line in r.stdout.splitlines():
+        if line.startswith("app: ran"):
+            return float(line.rsplit(" ", 1)[-1])
+    return None
+
+
+def fetch_content(args, fixture, work):
+    """FetchContent of canao with a prebuilt canaoc (CANAO_CANAOC), as a
+    cross build must: once on this machine from a git clone of this
+    checkout's HEAD, once cross-compiled for aarch64 (FETCHCONTENT_SOURCE_DIR
+    at the working tree) and run under qemu; both apps print the same
+    value."""
+    model = external_copy(fixture, work)
+    head = run(["git", "-C", ROOT, "rev-parse", "HEAD"])
+    if not check("fetchcontent: this checkout is a git repository",
+                 head.returncode == 0, tail(head, 300)):
+        return
+    common = [*gen(), "-DCANAO_FETCH=ON", f"-DCANAO_CANAOC={args.canaoc}",
+              f"-DMODEL={model}", "-DSHAPES=" + ";".join(shape_args(fixture))]
+    values = {}
+    for label, extra in (
+            ("host", [f"-DCANAO_GIT_URL={ROOT}",
+                      f"-DCANAO_GIT_TAG={head.stdout.strip()}"]),
+            ("aarch64", [f"-DFETCHCONTENT_SOURCE_DIR_CANAO={ROOT}",
+                         "-DTARGET=neon", "-DCMAKE_TOOLCHAIN_FILE=" +
+                         str(ROOT / "cmake/toolchains/aarch64-linux-gnu.cmake")])):
+        bdir = work / f"fetchcontent_{label}"
+        shutil.rmtree(bdir, ignore_errors=True)
+        r = run(["cmake", "-S", ROOT / "tests/examples/downstream", "-B", bdir,
+                 *common, *extra])
+        ok = r.returncode == 0 and "the compiler is not built" in r.stdout
+        if not check(f"fetchcontent ({label}): configure with a prebuilt "
+                     "canaoc, no LLVM", ok, tail(r)):
+            continue
+        r = run(["cmake", "--build", bdir])
+        if not check(f"fetchcontent ({label}): build", r.returncode == 0 and
+                     "canaoc: compiling" in r.stdout, tail(r)):
+            continue
+        cmd = [bdir / "app"]
+        if label == "aarch64":
+            cmd = ["qemu-aarch64", "-cpu", "cortex-a76", "-L",
+                   "/usr/aarch64-linux-gnu", *cmd]
+        r = run(cmd)
+        values[label] = first_value(r)
+        check(f"fetchcontent ({label}): the app runs",
+              r.returncode == 0 and values[label] is not None, tail(r))
+    if len(values) == 2 and None not in values.values():
+        check("fetchcontent: host and aarch64 apps agree (1e-4)",
+              abs(values["host"] - values["aarch64"]) <= 1e-4,
+              f"host {values['host']}, aarch64 {values['aarch64']}")
+    r = run(["cmake", "-S", ROOT / "tests/examples/downstream", "-B",
+             work / "fetchcontent_bad", *gen(), "-DCANAO_FETCH=ON",
+             f"-DFETCHCONTENT_SOURCE_DIR_CANAO={ROOT}",
+             f"-DCANAO_CANAOC={work / 'no-such-canaoc'}", f"-DMODEL={model}"])
+    check("fetchcontent: a missing CANAO_CANAOC is a configure error",
+          r.returncode != 0 and "no such executable" in r.stderr,
+          tail(r, 400))
+
+
 def semantic_search(args, prefix, work):
     fixture = work / "minilm"
     if not (fixture / "meta.json").exists():
@@ -195,6 +259,7 @@ def main():
         if not check("fixture", r.returncode == 0, tail(r)):
             return 1
     plain_make(args, fixture, work)
+    fetch_content(args, fixture, work)
     prefix = install(args, work)
     if prefix:
         downstream(args, fixture, prefix, work)
