@@ -112,7 +112,9 @@ function(canao_add_model name)
   add_library(${name} STATIC ${sources} "${out}/${name}.h")
   target_compile_features(${name} PUBLIC cxx_std_17)
   target_include_directories(${name} PUBLIC "${out}" "${out}/runtime")
-  target_link_libraries(${name} PUBLIC Threads::Threads)
+  # CMAKE_DL_LIBS: OpenCL targets dlopen the driver (libdl before glibc
+  # 2.34, and on Android).
+  target_link_libraries(${name} PUBLIC Threads::Threads ${CMAKE_DL_LIBS})
   # The target's ISA flags (-mavx2 ..., none for generic and neon), from the
   # generated response file, so the flags table lives in canaoc alone.
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")

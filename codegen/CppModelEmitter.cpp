@@ -1,6 +1,7 @@
 //===- CppModelEmitter.cpp - a KernelPlan as a standalone C++ project -----===//
 #include "CppModelEmitter.h"
 #include "KernelEmitter.h"
+#include "OpenCLEmitter.h"
 
 #include "Canao/CanaoOps.h"
 #include "Canao/ShapeUtils.h"
@@ -106,6 +107,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
   // emitted once and called with different buffers.
   std::map<std::string, std::string> bodyToName;
   std::string kernelsText, callsText, profileNames;
+  std::vector<std::string> checkMessages; // in the order kernels number them
   int profileCount = 0;
   for (const Kernel &k : plan.kernels) {
     auto body = emitKernelBody(k.op, *opts.target);
@@ -167,14 +169,15 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
       std::string source = idx.kind == BufferKind::Input
                                ? "input '" + plan.inputNames[idx.index] + "'"
                                : "an index";
-      callsText +=
-          "    if (bad_index[1] == " + std::to_string(n) + ")\n" +
-          "      return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
-          cString(source + " holds %lld, outside [-" +
-                  std::to_string(check.dim) + ", " + std::to_string(check.dim) +
-                  ") (" + k.op->getName().stripDialect().str() + " '" +
-                  locationName(k.op) + "')") +
-          ", static_cast<long long>(bad_index[0]));\n";
+      checkMessages.push_back(cString(source + " holds %lld, outside [-" +
+                                      std::to_string(check.dim) + ", " +
+                                      std::to_string(check.dim) + ") (" +
+                                      k.op->getName().stripDialect().str() +
+                                      " '" + locationName(k.op) + "')"));
+      callsText += "    if (bad_index[1] == " + std::to_string(n) + ")\n" +
+                   "      return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, " +
+                   checkMessages.back() +
+                   ", static_cast<long long>(bad_index[0]));\n";
     }
     callsText += "  }\n" + point;
   }
@@ -263,7 +266,24 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "size_t " +
            N + "_profile(const " + N +
            "_context *ctx, const char *const **names,\n"
-           "                     const double **ms);\n\n"
+           "                     const double **ms);\n\n" +
+           (opts.target->gpu
+                ? "/* OpenCL: create with options (a program cache directory, "
+                  "and whether to run\n   the CPU kernels when no OpenCL "
+                  "device works; NAME_create: neither).\n   Without a device "
+                  "and without the fallback: CANAO_ERROR_DEVICE. */\n"
+                  "canao_status " +
+                      N +
+                      "_create_with_options(const char *weights_path,\n"
+                      "                                 const canao_options "
+                      "*options,\n                                 " +
+                      N +
+                      "_context **ctx);\n"
+                      "/* Where the context runs: \"OpenCL: <device>\" or "
+                      "\"CPU (fallback: <why>)\". */\n"
+                      "const char *" +
+                      N + "_device(const " + N + "_context *ctx);\n\n"
+                : std::string()) +
            "#ifdef __cplusplus\n}\n#endif\n\n#endif\n"});
 
   // --- NAME.cpp
@@ -285,6 +305,85 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
     llvm::raw_string_ostream os(checksumText);
     os << llvm::format_hex(checksum, 18);
   }
+  // OpenCL targets: the GPU program and its host tables beside the CPU
+  // kernels (docs/opencl.md).
+  const bool gpu = opts.target->gpu.has_value();
+  std::string gpuInclude, gpuMembers, gpuTables, gpuCreate, gpuRun, gpuApi;
+  std::string runInit = "  if (!ctx->base.weights() || (kArenaBytes && "
+                        "!ctx->base.arena()))\n";
+  std::string runCall = "run_kernels(ctx, inputs, outputs)";
+  if (gpu) {
+    auto program = emitOpenCL(plan, *opts.target);
+    if (!program)
+      return program.takeError();
+    files.push_back({"kernels/" + N + ".cl", program->source});
+    gpuInclude = "#include \"canao/opencl_model.h\"\n";
+    gpuMembers = "  canao_rt::ocl::ClModel cl;\n  bool gpu = false;\n"
+                 "  std::string device = \"none\";\n";
+    std::string messages;
+    for (const std::string &m : checkMessages)
+      messages += "  " + m + ",\n";
+    gpuTables = emitOpenCLTables(plan, *program) +
+                "const char *const kCheckMessages[] = {\n" +
+                (messages.empty() ? "  \"\"\n" : messages) + "};\n\n";
+    gpuCreate =
+        "  std::string error;\n"
+        "  if (ctx->cl.open(kClDesc, ctx->base.weights(), kWeightBytes,\n"
+        "                   options ? options->cl_cache_dir : nullptr, "
+        "error)) {\n"
+        "    ctx->gpu = true;\n"
+        "    ctx->device = \"OpenCL: \" + ctx->cl.device().name +\n"
+        "                  (ctx->cl.build_info().fromCache ? \" (program from "
+        "cache)\"\n                                                  : \" "
+        "(program built)\");\n"
+        "    return ctx->base.set_threads(1, 0);\n  }\n"
+        "  if (!options || !options->cpu_fallback)\n"
+        "    return ctx->base.fail(CANAO_ERROR_DEVICE, \"OpenCL: %s\", "
+        "error.c_str());\n"
+        "  ctx->device = \"CPU (fallback: \" + error + \")\";\n";
+    gpuRun =
+        "canao_status run_opencl(" + N +
+        "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) "
+        "{\n"
+        "  int32_t bad[3] = {0, 0, 0};\n  std::string error;\n"
+        "  if (!ctx->cl.run(inputs, outputs, bad, error))\n"
+        "    return ctx->base.fail(CANAO_ERROR_DEVICE, \"OpenCL: %s\", "
+        "error.c_str());\n"
+        "  if (bad[0] <= 0 || size_t(bad[0]) > sizeof kCheckMessages / "
+        "sizeof *kCheckMessages)\n    return CANAO_OK;\n"
+        "  const long long v = static_cast<long long>(\n"
+        "      (uint64_t(uint32_t(bad[2])) << 32) | uint32_t(bad[1]));\n"
+        "  return ctx->base.fail(CANAO_ERROR_OUT_OF_RANGE, "
+        "kCheckMessages[bad[0] - 1], v);\n}\n\n";
+    runInit = "  if (!ctx->gpu && (!ctx->base.weights() || (kArenaBytes && "
+              "!ctx->base.arena())))\n";
+    runCall = "ctx->gpu ? run_opencl(ctx, inputs, outputs) : " + runCall;
+    gpuApi = "canao_status " + N +
+             "_create_with_options(const char *weights_path, "
+             "const canao_options *options,\n    " +
+             N +
+             "_context **out) {\n"
+             "  canao_status s = new_context(out);\n"
+             "  if (s != CANAO_OK)\n    return s;\n"
+             "  " +
+             N +
+             "_context *ctx = *out;\n"
+             "  s = weights_path ? ctx->base.load_blob_file(weights_path, "
+             "kWeightBytes, kWeightChecksum)\n" +
+             "                   : " +
+             (opts.embedWeights
+                  ? "ctx->base.use_blob(" + N + "_weights_blob, " + N +
+                        "_weights_blob_size, kWeightBytes, kWeightChecksum, "
+                        "\"the embedded weights\");\n"
+                  : std::string("ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, "
+                                "\"no weights path given and no weights "
+                                "embedded\");\n")) +
+             "  return s != CANAO_OK ? s : finish_create(ctx, options);\n}\n\n"
+             "const char *" +
+             N + "_device(const " + N +
+             "_context *ctx) {\n"
+             "  return ctx ? ctx->device.c_str() : \"null context\";\n}\n\n";
+  }
   std::string isaGuard;
   if (!opts.target->requiredMacros.empty())
     isaGuard = "#if !(" + opts.target->requiredMacros +
@@ -296,11 +395,13 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            ".h\"\n#include \"canao/runtime.h\"\n"
            "#include \"canao/ukernels/bsr.h\"\n"
            "#include \"canao/ukernels/gemm.h\"\n"
-           "#include \"canao/ukernels/rows.h\"\n\n"
-           "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
+           "#include \"canao/ukernels/rows.h\"\n" +
+           gpuInclude +
+           "\n#include <algorithm>\n#include <cmath>\n#include <cstdint>\n"
            "#include <chrono>\n#include <cstring>\n\n" +
            embedded + "struct " + N +
-           "_context {\n  canao_rt::ContextBase base;\n};\n\n"
+           "_context {\n  canao_rt::ContextBase base;\n" + gpuMembers +
+           "};\n\n"
            "namespace {\n\n"
            "constexpr uint64_t kWeightBytes = " +
            std::to_string(plan.weightBytes) +
@@ -330,18 +431,18 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            infoIn + (infoIn.empty() ? "  {}\n" : "") +
            "};\n"
            "const canao_tensor_info kOutputs[] = {\n" +
-           infoOut + "};\n\n" + kernelsText + "canao_status run_kernels(" + N +
+           infoOut + "};\n\n" + gpuTables + kernelsText +
+           "canao_status run_kernels(" + N +
            "_context *ctx, const canao_tensor *inputs, canao_tensor *outputs) "
            "{\n"
            "  const char *W = ctx->base.weights();\n"
            "  char *A = ctx->base.arena();\n"
            "  int64_t bad_index[2] = {0, 0};\n  (void)W;\n  (void)A;\n  "
            "(void)bad_index;\n  CANAO_PROFILE_BEGIN();\n" +
-           callsText + copyOut +
-           "  return CANAO_OK;\n}\n\n"
-           "canao_status finish_create(" +
-           N +
-           "_context *ctx) {\n"
+           callsText + copyOut + "  return CANAO_OK;\n}\n\n" + gpuRun +
+           "canao_status finish_create(" + N + "_context *ctx" +
+           (gpu ? ", const canao_options *options = nullptr" : "") + ") {\n" +
+           gpuCreate +
            "  canao_status s = ctx->base.allocate_arena(kArenaBytes);\n"
            "  return s != CANAO_OK ? s : ctx->base.set_threads(" +
            std::to_string(opts.defaultThreads) +
@@ -408,9 +509,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
            "                         canao_tensor *outputs, size_t "
            "num_outputs) {\n"
-           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
-           "  if (!ctx->base.weights() || (kArenaBytes && "
-           "!ctx->base.arena()))\n"
+           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n" +
+           runInit +
            "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"the "
            "context "
            "failed to initialize\");\n"
@@ -422,7 +522,9 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "    s = ctx->base.check_tensors(outputs, num_outputs, kOutputs, " +
            std::to_string(plan.outputs.size()) +
            ", \"output\");\n"
-           "  if (s == CANAO_OK)\n    s = run_kernels(ctx, inputs, outputs);\n"
+           "  if (s == CANAO_OK)\n    s = " +
+           runCall +
+           ";\n"
            "  if (s == CANAO_OK)\n    ctx->base.clear_error();\n"
            "  return s;\n}\n\n"
            "const char *" +
@@ -435,8 +537,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "  if (names)\n    *names = kKernelNames;\n"
            "  if (ms)\n    *ms = ctx ? ctx->base.profile_ms(kKernelCount) : "
            "nullptr;\n"
-           "  return kKernelCount;\n}\n\n"
-           "} // extern \"C\"\n"});
+           "  return kKernelCount;\n}\n\n" +
+           gpuApi + "} // extern \"C\"\n"});
 
   // --- NAME_run.cpp
   std::string defaultWeights =
@@ -494,7 +596,18 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "  api.profile = [](const void *c, const char *const **n, "
            "const double **ms) {\n    return " +
            N + "_profile(static_cast<const " + N +
-           "_context *>(c), n, ms);\n  };\n"
+           "_context *>(c), n, ms);\n  };\n" +
+           (opts.target->gpu
+                ? "  api.create_with_options = [](const char *w, const "
+                  "canao_options *o,\n"
+                  "                                canao_status *s) -> void "
+                  "* {\n    " +
+                      N + "_context *ctx = nullptr;\n    *s = " + N +
+                      "_create_with_options(w, o, &ctx);\n    return ctx;\n"
+                      "  };\n  api.device = [](const void *c) {\n    return " +
+                      N + "_device(static_cast<const " + N +
+                      "_context *>(c));\n  };\n"
+                : std::string()) +
            "  return canao_rt::runner_main(argc, argv, api);\n}\n"});
 
   // --- CMakeLists.txt: the target's ISA flags apply to the library only.
@@ -537,7 +650,9 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            " PUBLIC cxx_std_17)\n"
            "find_package(Threads REQUIRED)\n"
            "target_link_libraries(" +
-           N + " PUBLIC Threads::Threads)\n" + targetFlags +
+           N + " PUBLIC Threads::Threads" +
+           // dlopen of the OpenCL driver (libdl before glibc 2.34, Android).
+           (opts.target->gpu ? " ${CMAKE_DL_LIBS}" : "") + ")\n" + targetFlags +
            "option(CANAO_PROFILE \"per-kernel timing (" + N +
            "_run --bench N --profile)\" OFF)\n"
            "if(CANAO_PROFILE)\n  target_compile_definitions(" +

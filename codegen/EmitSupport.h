@@ -44,6 +44,10 @@ inline ArrayRef<int64_t> shapeOf(Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType()).getShape();
 }
 
+/// The offset of flattened row `m` of `lead` in an operand with broadcast
+/// strides `st` (one per lead dim), as a C (C++ and OpenCL) expression.
+std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st);
+
 /// Emits loops over `shape` and calls `body` with one offset expression per
 /// access. Unit dims are dropped and dims contiguous for all accesses merged.
 class LoopNest {
@@ -103,6 +107,17 @@ public:
     return out;
   }
 
+  /// The offset of each access for the linear element index `m` instead
+  /// of loop counters (one OpenCL work-item per element), over the same
+  /// merged dims.
+  SmallVector<std::string> flatOffsets() const {
+    SmallVector<std::string> offsets;
+    for (const Access &a : accesses_)
+      offsets.push_back((a.base ? std::to_string(a.base) + " + " : "") +
+                        rowOffset(dims_, a.strides));
+    return offsets;
+  }
+
   static std::string pad(size_t n) { return std::string(2 * n, ' '); }
 
 private:
@@ -120,10 +135,15 @@ struct RenderedBody {
   std::string result;
 };
 
+/// The language a scalar body is rendered in: the C++ kernels, or the
+/// OpenCL C ones (same expressions, C99 spellings).
+enum class Lang { Cpp, OpenCL };
+
 /// Scalar floats.
 llvm::Expected<RenderedBody> renderScalarBody(mlir::Block &block,
                                               ArrayRef<std::string> args,
-                                              const std::string &indent);
+                                              const std::string &indent,
+                                              Lang lang = Lang::Cpp);
 
 /// Values of vector type `vecType` (a GCC vector-extension float type
 /// declared by the kernel); transcendental ops call canao/ukernels/vmath.h.
@@ -133,15 +153,26 @@ llvm::Expected<RenderedBody> renderVectorBody(mlir::Block &block,
                                               const std::string &indent,
                                               const std::string &vecType);
 
-/// The offset of flattened row `m` of `lead` in an operand with broadcast
-/// strides `st` (one per lead dim), as a C++ expression.
-std::string rowOffset(ArrayRef<int64_t> lead, ArrayRef<int64_t> st);
-
 /// `typedef float vf ...;`: the target's vector type, for kernels that call
 /// the runtime's row kernels or vmath.
 std::string vecTypedef(const TargetDesc &target);
 
 llvm::Expected<std::string> emitDense(DenseOp op, const TargetDesc &target);
+
+/// Operand numbers of a canao.dense kernel: input 0, weight 1, then
+/// [bias], extra..., [ln_scale, ln_bias]; -1 where absent.
+struct DenseOperands {
+  int bias = -1, firstExtra = 2, lnScale = -1, lnBias = -1;
+};
+DenseOperands denseOperands(DenseOp op);
+
+/// A layer_norm's row length and how its kernel indexes scale and bias
+/// within a row ("j" per element, "0" for a scalar; bias "" when absent).
+struct LayerNormIndexing {
+  int64_t n = 0;
+  std::string scale, bias;
+};
+llvm::Expected<LayerNormIndexing> layerNormIndexing(LayerNormOp op);
 
 // Reductions, scans and pads (ReductionEmitter.cpp).
 std::string emitReduce(mlir::Operation *op);

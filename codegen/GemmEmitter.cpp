@@ -126,6 +126,17 @@ static llvm::Expected<GemmTile> checkedTile(Operation *op,
   return t;
 }
 
+DenseOperands canao::emit::denseOperands(DenseOp op) {
+  DenseOperands d;
+  int next = 2;
+  d.bias = op.getBias() ? next++ : -1;
+  d.firstExtra = next;
+  next += op.getExtra().size();
+  d.lnScale = op.getLnScale() ? next++ : -1;
+  d.lnBias = op.getLnScale() ? next++ : -1;
+  return d;
+}
+
 llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
                                                    const TargetDesc &target) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
@@ -136,14 +147,7 @@ llvm::Expected<std::string> canao::emit::emitDense(DenseOp op,
   auto tile = checkedTile(op, target);
   if (!tile)
     return tile.takeError();
-  // Operand numbering follows the op: input, weight, [bias], extra...,
-  // [ln_scale, ln_bias].
-  int next = 2;
-  int bias = op.getBias() ? next++ : -1;
-  int firstExtra = next;
-  next += op.getExtra().size();
-  int lnScale = op.getLnScale() ? next++ : -1;
-  int lnBias = op.getLnScale() ? next++ : -1;
+  const auto [bias, firstExtra, lnScale, lnBias] = denseOperands(op);
 
   const SparseLayout sparse = sparseLayoutOf(op);
   std::string text = vecTypedef(target);

@@ -47,11 +47,12 @@ namespace emit {
 /// have type `vecType`; literals stay scalars where GCC vector extensions
 /// broadcast them (arithmetic) and are splatted where a function needs a
 /// vector.
-static llvm::Expected<RenderedBody> renderBody(Block &block,
-                                               ArrayRef<std::string> args,
-                                               const std::string &indent,
-                                               const std::string &vecType) {
+static llvm::Expected<RenderedBody>
+renderBody(Block &block, ArrayRef<std::string> args, const std::string &indent,
+           const std::string &vecType, Lang lang = Lang::Cpp) {
   const bool vec = !vecType.empty();
+  // OpenCL C has the C99 math functions unqualified and C casts.
+  const std::string ns = lang == Lang::OpenCL ? "" : "std::";
   llvm::DenseMap<Value, std::string> names;
   for (auto [i, a] : llvm::enumerate(block.getArguments()))
     names[a] = args[i];
@@ -88,7 +89,7 @@ static llvm::Expected<RenderedBody> renderBody(Block &block,
     };
     auto fn = [&](const char *scalar, const char *vector) -> std::string {
       return vec ? std::string("canao_rt::vmath::") + vector + "(" + v(0) + ")"
-                 : std::string(scalar) + "(" + a(0) + ")";
+                 : ns + scalar + "(" + a(0) + ")";
     };
     std::optional<std::string> e =
         llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
@@ -98,27 +99,34 @@ static llvm::Expected<RenderedBody> renderBody(Block &block,
             .Case([&](arith::DivFOp) { return a(0) + " / " + a(1); })
             .Case([&](arith::NegFOp) { return "-" + a(0); })
             .Case([&](arith::MaximumFOp) -> std::string {
-              return vec ? "canao_rt::vmath::vmax(" + v(0) + ", " + v(1) + ")"
-                         : "std::max(" + a(0) + ", " + a(1) + ")";
+              if (vec)
+                return "canao_rt::vmath::vmax(" + v(0) + ", " + v(1) + ")";
+              // std::max's definition, so both languages agree on NaN.
+              if (lang == Lang::OpenCL)
+                return "(" + a(0) + " < " + a(1) + " ? " + a(1) + " : " + a(0) +
+                       ")";
+              return "std::max(" + a(0) + ", " + a(1) + ")";
             })
             .Case<arith::SIToFPOp, arith::UIToFPOp>(
                 [&](Operation *) -> std::optional<std::string> {
                   if (vec)
                     return std::nullopt;
-                  return "static_cast<float>(" + a(0) + ")";
+                  return lang == Lang::OpenCL
+                             ? "(float)(" + a(0) + ")"
+                             : "static_cast<float>(" + a(0) + ")";
                 })
-            .Case([&](math::ErfOp) { return fn("std::erf", "erf"); })
-            .Case([&](math::TanhOp) { return fn("std::tanh", "tanh"); })
-            .Case([&](math::ExpOp) { return fn("std::exp", "exp"); })
+            .Case([&](math::ErfOp) { return fn("erf", "erf"); })
+            .Case([&](math::TanhOp) { return fn("tanh", "tanh"); })
+            .Case([&](math::ExpOp) { return fn("exp", "exp"); })
             .Case([&](math::SqrtOp) -> std::string {
               return vec ? "canao_rt::vmath::map(" + v(0) +
                                ", [](float x) { return std::sqrt(x); })"
-                         : "std::sqrt(" + a(0) + ")";
+                         : ns + "sqrt(" + a(0) + ")";
             })
             .Case([&](math::RsqrtOp) -> std::string {
               return vec ? "canao_rt::vmath::map(" + v(0) +
                                ", [](float x) { return 1.0f / std::sqrt(x); })"
-                         : "1.0f / std::sqrt(" + a(0) + ")";
+                         : "1.0f / " + ns + "sqrt(" + a(0) + ")";
             })
             .Default([](Operation *) { return std::nullopt; });
     if (!e)
@@ -136,8 +144,9 @@ static llvm::Expected<RenderedBody> renderBody(Block &block,
 
 llvm::Expected<RenderedBody> renderScalarBody(Block &block,
                                               ArrayRef<std::string> args,
-                                              const std::string &indent) {
-  return renderBody(block, args, indent, "");
+                                              const std::string &indent,
+                                              Lang lang) {
+  return renderBody(block, args, indent, "", lang);
 }
 
 llvm::Expected<RenderedBody> renderVectorBody(Block &block,
@@ -388,12 +397,15 @@ std::string emitSoftmax(SoftmaxOp op) {
          "  }\n";
 }
 
-llvm::Expected<std::string> emitLayerNorm(LayerNormOp op) {
-  ArrayRef<int64_t> s = shapeOf(op.getInput());
-  int64_t n = numElements(s.drop_front(op.getAxis()));
+} // namespace
+
+llvm::Expected<LayerNormIndexing>
+canao::emit::layerNormIndexing(LayerNormOp op) {
+  LayerNormIndexing ix;
+  ix.n = numElements(shapeOf(op.getInput()).drop_front(op.getAxis()));
   auto index = [&](Value v) -> std::optional<std::string> {
     int64_t count = numElements(shapeOf(v));
-    if (count == n)
+    if (count == ix.n)
       return std::string("j");
     if (count == 1)
       return std::string("0");
@@ -406,6 +418,19 @@ llvm::Expected<std::string> emitLayerNorm(LayerNormOp op) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "codegen: layer_norm scale/bias must be "
                                    "per-element or scalar");
+  ix.scale = *scale, ix.bias = *bias;
+  return ix;
+}
+
+namespace {
+
+llvm::Expected<std::string> emitLayerNorm(LayerNormOp op) {
+  ArrayRef<int64_t> s = shapeOf(op.getInput());
+  auto ix = layerNormIndexing(op);
+  if (!ix)
+    return ix.takeError();
+  const int64_t n = ix->n;
+  const std::optional<std::string> scale = ix->scale, bias = ix->bias;
   std::string N = std::to_string(n);
   std::string y = "(x[j] - mean) * rstd * in1[" + *scale + "]";
   if (op.getBias())

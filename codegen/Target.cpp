@@ -151,9 +151,26 @@ static TargetDesc neonTarget() {
   return t;
 }
 
+/// OpenCL C 1.2 for phone GPUs, with generic's CPU path beside it. The
+/// geometry starts from CLBlast's tuned Xgemm for Adreno 6xx (a 64x64 tile
+/// per work-group: 8 x 16 work-items of 4 x 8 outputs, no local memory);
+/// `opencl-mali` halves the tile and the group (Mali's guides favour small
+/// groups and 4-wide vectors). Neither is tuned on a phone yet.
+static TargetDesc openclTarget(const char *name, GpuDesc gpu) {
+  TargetDesc t = genericTarget();
+  t.name = name;
+  t.gpu = gpu;
+  return t;
+}
+
 const std::vector<TargetDesc> &canao::targets() {
-  static const std::vector<TargetDesc> table = {genericTarget(), avx2Target(),
-                                                avx512Target(), neonTarget()};
+  static const std::vector<TargetDesc> table = {
+      genericTarget(),
+      avx2Target(),
+      avx512Target(),
+      neonTarget(),
+      openclTarget("opencl", GpuDesc{4, 8, 8, 16, 64}),
+      openclTarget("opencl-mali", GpuDesc{4, 4, 8, 8, 64})};
   return table;
 }
 

@@ -11,10 +11,24 @@
 #define CANAO_CODEGEN_TARGET_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace canao {
+
+/// The OpenCL kernels' geometry (OpenCLEmitter.cpp). Work-group sizes are
+/// fixed at compile time: drivers specialise a kernel per local size (PoCL
+/// rebuilds it), and the GEMM's bounds checks assume them.
+struct GpuDesc {
+  /// GEMM: each work-item computes tileRows x tileCols outputs (tileCols
+  /// divides the packed panel width); a work-group is groupCols x groupRows
+  /// work-items along N x M.
+  int tileRows = 4, tileCols = 8;
+  int groupCols = 8, groupRows = 16;
+  /// Work-items per group of the 1-D kernels (element-wise, rows, heads).
+  int groupSize = 64;
+};
 
 struct TargetDesc {
   std::string name;        ///< --target value: generic, x86-avx2, x86-avx512
@@ -68,6 +82,11 @@ struct TargetDesc {
   };
   std::vector<BsrKKernel> bsrKKernels = {};
   SparseCost bsrNCost = {};
+
+  /// OpenCL targets: the GPU kernels' geometry. The rest of the entry is
+  /// the CPU path the library also holds (generic's: --fallback cpu), whose
+  /// packed weight layout the GPU kernels read too, so one blob serves both.
+  std::optional<GpuDesc> gpu = std::nullopt;
 
   bool readsADirectly(int64_t rows, int64_t cols) const {
     for (auto [r, c] : directATiles)

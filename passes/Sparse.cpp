@@ -144,7 +144,8 @@ struct SparsePass : canao::impl::SparseBase<SparsePass> {
           best = c;
         }
       };
-      if (nonzero < K * N) {
+      // OpenCL targets have no block-sparse kernels yet: dense.
+      if (nonzero < K * N && !desc->gpu) {
         // BSR-N: every dense tile of the target, its panels' kept rows.
         for (auto [tr, tc] : desc->gemmTiles) {
           Candidate c;

@@ -18,8 +18,16 @@ typedef enum canao_status {
   CANAO_ERROR_OUT_OF_RANGE = 4,     /* e.g. a token id outside the vocabulary */
   CANAO_ERROR_IO = 5,               /* a file could not be read */
   CANAO_ERROR_WEIGHTS = 6,          /* weights missing, corrupt or foreign */
-  CANAO_ERROR_OUT_OF_MEMORY = 7
+  CANAO_ERROR_OUT_OF_MEMORY = 7,
+  CANAO_ERROR_DEVICE = 8 /* OpenCL: no usable platform or device, or it failed */
 } canao_status;
+
+/* Options of NAME_create_with_options (libraries for an OpenCL target). */
+typedef struct canao_options {
+  const char *cl_cache_dir; /* program binaries cached here; NULL: none */
+  int cpu_fallback;         /* nonzero: no working OpenCL device runs the CPU
+                               kernels instead of failing */
+} canao_options;
 
 typedef enum canao_dtype {
   CANAO_FLOAT32 = 1,

@@ -56,6 +56,10 @@ struct ModelApi {
   const char *(*last_error)(const void *ctx);
   size_t (*profile)(const void *ctx, const char *const **names,
                     const double **ms);
+  // OpenCL targets only (null otherwise).
+  void *(*create_with_options)(const char *weights, const canao_options *o,
+                               canao_status *status) = nullptr;
+  const char *(*device)(const void *ctx) = nullptr;
 };
 
 // The per-kernel table of --profile, slowest first.
@@ -106,6 +110,8 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   std::string outDir, weights = api.default_weights ? api.default_weights : "";
   long bench = 0, threads = 0; // 0: the library's default (canaoc --threads)
   bool profile = false;
+  std::string clCache; // OpenCL targets: --cl-cache DIR, --fallback cpu
+  bool fallback = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char * {
@@ -117,6 +123,10 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
                   "--profile: time per kernel over the --bench runs (library "
                   "built with\n  cmake -DCANAO_PROFILE=ON)\n",
                   prog.c_str());
+      if (api.create_with_options)
+        std::printf("OpenCL: [--cl-cache DIR] caches the program binary; "
+                    "[--fallback cpu] runs\n  the CPU kernels when no OpenCL "
+                    "device works\n");
       std::printf("inputs:\n");
       for (size_t k = 0; k < api.num_inputs; ++k)
         std::printf(
@@ -131,8 +141,11 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
       continue;
     }
     const char *v = nullptr;
+    const bool clFlag = a == "--cl-cache" || a == "--fallback";
+    if (clFlag && !api.create_with_options)
+      return die(a + " is for libraries generated for an OpenCL target");
     if (a != "--input" && a != "--output-dir" && a != "--bench" &&
-        a != "--threads" && a != "--weights")
+        a != "--threads" && a != "--weights" && !clFlag)
       return die("unknown argument '" + a + "' (see --help)");
     if (!(v = next()))
       return die(a + " needs a value");
@@ -146,6 +159,12 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
       outDir = val;
     } else if (a == "--weights") {
       weights = val;
+    } else if (a == "--cl-cache") {
+      clCache = val;
+    } else if (a == "--fallback") {
+      if (val != "cpu")
+        return die("--fallback expects cpu, got '" + val + "'");
+      fallback = true;
     } else {
       char *end = nullptr;
       long n = std::strtol(val.c_str(), &end, 10);
@@ -197,9 +216,25 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   }
 
   canao_status status;
-  void *ctx = api.create(weights.empty() ? nullptr : weights.c_str(), &status);
+  const char *w = weights.empty() ? nullptr : weights.c_str();
+  void *ctx = nullptr;
+  const auto created = std::chrono::steady_clock::now();
+  if (api.create_with_options) {
+    canao_options options{clCache.empty() ? nullptr : clCache.c_str(),
+                          fallback ? 1 : 0};
+    ctx = api.create_with_options(w, &options, &status);
+  } else {
+    ctx = api.create(w, &status);
+  }
   if (!ctx)
     return die("out of memory creating the context");
+  const double createMs = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - created)
+                              .count();
+  if (api.device && status == CANAO_OK && (bench > 0 || fallback))
+    std::fprintf(stderr, "%s: running on %s\n", prog.c_str(), api.device(ctx));
+  if (bench > 0 && status == CANAO_OK)
+    std::fprintf(stderr, "%s: create_ms=%.1f\n", prog.c_str(), createMs);
   auto check = [&](canao_status s) {
     if (s == CANAO_OK)
       return true;

@@ -362,6 +362,70 @@ def runtime_errors(runner, fixture, meta, work):
     del first
 
 
+def opencl_checks(args, runner, fixture, meta, work):
+    """An OpenCL target's host side: no platform (an empty ICD vendor
+    directory) fails with the documented message, --fallback cpu then
+    matches the references, and the program cache is written, reused, and
+    rebuilt when corrupt. Prints first-create times, cold and warm."""
+    empty = work / "no_icd_vendors"
+    empty.mkdir(exist_ok=True)
+    no_icd = {**os.environ, "OCL_ICD_VENDORS": str(empty)}
+    res = work / "result_fallback"
+    shutil.rmtree(res, ignore_errors=True)
+    res.mkdir()
+    r = run([runner, *input_flags(fixture, meta), "--output-dir", res],
+            env=no_icd)
+    lines = r.stderr.strip().splitlines()
+    check("opencl: no platform is one error line",
+          r.returncode == 1 and len(lines) == 1 and
+          lines[0].endswith("error: OpenCL: no OpenCL platform"),
+          r.stderr.strip())
+    r = run([runner, *input_flags(fixture, meta), "--output-dir", res,
+             "--fallback", "cpu"], env=no_icd)
+    if check("opencl: --fallback cpu runs the CPU kernels",
+             r.returncode == 0 and "running on CPU (fallback: no OpenCL "
+             "platform)" in r.stderr, r.stderr.strip()):
+        ok, text = compare(fixture / "ref_ort", res, meta["outputs"],
+                           args.atol)
+        check("opencl: the fallback matches ref_ort", ok, text)
+    # The cache, with PoCL's own cache fresh too, so the first build is cold.
+    cache = work / "cl_cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
+    env = {**os.environ, "POCL_CACHE_DIR": str(work / "pocl_cache")}
+    shutil.rmtree(work / "pocl_cache", ignore_errors=True)
+
+    def create(label):
+        r = run([runner, *input_flags(fixture, meta), "--bench", "1",
+                 "--cl-cache", cache], env=env)
+        m = re.search(r"create_ms=([0-9.]+)", r.stderr)
+        ms = float(m.group(1)) if m else -1
+        src = ("cache" if "(program from cache)" in r.stderr else
+               "built" if "(program built)" in r.stderr else "?")
+        return r.returncode, src, ms, r.stderr.strip()
+
+    rc, src, cold, err = create("cold")
+    files = sorted(cache.glob("canao-*.bin"))
+    check("opencl: the first create builds and writes one cache entry",
+          rc == 0 and src == "built" and len(files) == 1,
+          f"create {cold:.0f} ms (cold)" if rc == 0 else err)
+    rc, src, warm, err = create("warm")
+    check("opencl: a second create loads the cached binary",
+          rc == 0 and src == "cache",
+          f"create {warm:.0f} ms (warm) vs {cold:.0f} ms (cold)"
+          if rc == 0 else err)
+    if files:
+        data = bytearray(files[0].read_bytes())
+        for i in range(len(data) // 2, min(len(data), len(data) // 2 + 64)):
+            data[i] ^= 0x5A
+        files[0].write_bytes(bytes(data))
+        rc, src, ms, err = create("corrupt")
+        rc2, src2, _, err2 = create("again")
+        check("opencl: a corrupt cache entry is rebuilt, then reused",
+              rc == 0 and src == "built" and rc2 == 0 and src2 == "cache",
+              f"{src} then {src2}" if rc == 0 else err)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--canaoc", required=True, type=Path)
@@ -401,6 +465,9 @@ def main():
     p.add_argument("--aarch64-qemu", action="store_true",
                    help="also cross-build OUTDIR for aarch64 and run it "
                    "under qemu (cortex-a76 and cortex-a53)")
+    p.add_argument("--opencl-checks", action="store_true",
+                   help="OpenCL targets: no-platform error, --fallback cpu, "
+                   "the program cache")
     p.add_argument("--freeze", action="append", default=[],
                    help="compile with --freeze NAME=<fixture input> and run "
                    "without that input (repeatable)")
@@ -481,6 +548,8 @@ def main():
                               same, r.stderr.strip())
                     if args.runtime_errors:
                         runtime_errors(runner, fixture, meta, work)
+                    if args.opencl_checks:
+                        opencl_checks(args, runner, fixture, meta, work)
                     if args.aarch64_qemu:
                         cross_aarch64(args, fixture, meta, out, work)
                     if args.each_pass_disabled:

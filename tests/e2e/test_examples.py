@@ -198,7 +198,8 @@ def fetch_content(args, fixture, work):
              f"-DFETCHCONTENT_SOURCE_DIR_CANAO={ROOT}",
              f"-DCANAO_CANAOC={work / 'no-such-canaoc'}", f"-DMODEL={model}"])
     check("fetchcontent: a missing CANAO_CANAOC is a configure error",
-          r.returncode != 0 and "no such executable" in r.stderr,
+          r.returncode != 0 and "no such" in r.stderr and
+          "CANAO_CANAOC" in r.stderr,
           tail(r, 400))
 
 
