@@ -17,6 +17,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,15 @@ struct RenderedBody {
 /// The language a scalar body is rendered in: the C++ kernels, or the
 /// OpenCL C ones (same expressions, C99 spellings).
 enum class Lang { Cpp, OpenCL };
+
+/// The OpenCL C element type (float, long, int, uchar for i1).
+std::string clType(mlir::Type t);
+
+/// The expression of one element of a single element-wise op (canao.add,
+/// canao.cast, ...) from its operands' element expressions; nullopt for ops
+/// that are not element-wise.
+std::optional<std::string> elementExpr(mlir::Operation *op,
+                                       ArrayRef<std::string> a, Lang lang);
 
 /// Scalar floats.
 llvm::Expected<RenderedBody> renderScalarBody(mlir::Block &block,

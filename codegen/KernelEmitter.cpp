@@ -29,6 +29,16 @@ std::string canao::cType(Type t) {
   return "uint8_t"; // i1
 }
 
+std::string canao::emit::clType(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isInteger(64))
+    return "long";
+  if (t.isInteger(32))
+    return "int";
+  return "uchar";
+}
+
 std::string canao::floatLiteral(double v) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -192,79 +202,81 @@ llvm::Expected<std::string> emitFused(FusedOp op) {
   return text;
 }
 
-std::optional<std::string> elementExpr(Operation *op, ArrayRef<std::string> a) {
+} // namespace
+
+std::optional<std::string>
+canao::emit::elementExpr(Operation *op, ArrayRef<std::string> a, Lang lang) {
   Type outT =
       cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
-  std::string T = cType(outT);
+  const bool cl = lang == Lang::OpenCL;
+  std::string T = cl ? clType(outT) : cType(outT);
+  const std::string ns = cl ? "" : "std::";
+  // static_cast<U>(x) in C++, (U)(x) in OpenCL C.
+  auto as = [&](const std::string &U, const std::string &x) {
+    return cl ? "(" + U + ")(" + x + ")" : "static_cast<" + U + ">(" + x + ")";
+  };
+  const std::string u8 = cl ? "uchar" : "uint8_t";
   return llvm::TypeSwitch<Operation *, std::optional<std::string>>(op)
       .Case([&](AddOp) { return a[0] + " + " + a[1]; })
       .Case([&](SubOp) { return a[0] + " - " + a[1]; })
       .Case([&](MulOp) { return a[0] + " * " + a[1]; })
       .Case([&](DivOp) { return a[0] + " / " + a[1]; })
-      .Case([&](PowOp) { return "std::pow(" + a[0] + ", " + a[1] + ")"; })
-      .Case([&](EqualOp) {
-        return "static_cast<uint8_t>(" + a[0] + " == " + a[1] + ")";
-      })
+      .Case([&](PowOp) { return ns + "pow(" + a[0] + ", " + a[1] + ")"; })
+      .Case([&](EqualOp) { return as(u8, a[0] + " == " + a[1]); })
       .Case([&](WhereOp) { return a[0] + " ? " + a[1] + " : " + a[2]; })
       .Case([&](MinOp) -> std::string {
-        std::string nan = outT.isF32() ? "std::isnan(" + a[0] + ") || " : "";
+        std::string nan = outT.isF32() ? ns + "isnan(" + a[0] + ") || " : "";
         return "(" + nan + a[0] + " < " + a[1] + ") ? " + a[0] + " : " + a[1];
       })
       .Case([&](MaxOp) -> std::string {
-        std::string nan = outT.isF32() ? "std::isnan(" + a[0] + ") || " : "";
+        std::string nan = outT.isF32() ? ns + "isnan(" + a[0] + ") || " : "";
         return "(" + nan + a[0] + " > " + a[1] + ") ? " + a[0] + " : " + a[1];
       })
-      .Case([&](LessOp) {
-        return "static_cast<uint8_t>(" + a[0] + " < " + a[1] + ")";
-      })
-      .Case([&](LessEqualOp) {
-        return "static_cast<uint8_t>(" + a[0] + " <= " + a[1] + ")";
-      })
-      .Case([&](AndOp) {
-        return "static_cast<uint8_t>(" + a[0] + " && " + a[1] + ")";
-      })
-      .Case([&](OrOp) {
-        return "static_cast<uint8_t>(" + a[0] + " || " + a[1] + ")";
-      })
+      .Case([&](LessOp) { return as(u8, a[0] + " < " + a[1]); })
+      .Case([&](LessEqualOp) { return as(u8, a[0] + " <= " + a[1]); })
+      .Case([&](AndOp) { return as(u8, a[0] + " && " + a[1]); })
+      .Case([&](OrOp) { return as(u8, a[0] + " || " + a[1]); })
       .Case([&](XorOp) {
-        return "static_cast<uint8_t>((" + a[0] + " != 0) != (" + a[1] +
-               " != 0))";
+        return as(u8, "(" + a[0] + " != 0) != (" + a[1] + " != 0)");
       })
-      .Case([&](NotOp) { return "static_cast<uint8_t>(!" + a[0] + ")"; })
+      .Case([&](NotOp) { return as(u8, "!" + a[0]); })
       .Case([&](AbsOp) -> std::string {
         if (outT.isF32())
-          return "std::fabs(" + a[0] + ")";
+          return ns + "fabs(" + a[0] + ")";
         return a[0] + " < 0 ? -" + a[0] + " : " + a[0];
       })
-      .Case([&](LogOp) { return "std::log(" + a[0] + ")"; })
-      .Case([&](FloorOp) { return "std::floor(" + a[0] + ")"; })
-      .Case([&](CeilOp) { return "std::ceil(" + a[0] + ")"; })
-      .Case([&](SqrtOp) { return "std::sqrt(" + a[0] + ")"; })
-      .Case([&](ErfOp) { return "std::erf(" + a[0] + ")"; })
-      .Case([&](TanhOp) { return "std::tanh(" + a[0] + ")"; })
-      .Case([&](ExpOp) { return "std::exp(" + a[0] + ")"; })
+      .Case([&](LogOp) { return ns + "log(" + a[0] + ")"; })
+      .Case([&](FloorOp) { return ns + "floor(" + a[0] + ")"; })
+      .Case([&](CeilOp) { return ns + "ceil(" + a[0] + ")"; })
+      .Case([&](SqrtOp) { return ns + "sqrt(" + a[0] + ")"; })
+      .Case([&](ErfOp) { return ns + "erf(" + a[0] + ")"; })
+      .Case([&](TanhOp) { return ns + "tanh(" + a[0] + ")"; })
+      .Case([&](ExpOp) { return ns + "exp(" + a[0] + ")"; })
       .Case([&](NegOp) { return "-" + a[0]; })
       .Case([&](ReluOp) {
-        return a[0] + " > " + T + "(0) ? " + a[0] + " : " + T + "(0)";
+        return a[0] + " > " + as(T, "0") + " ? " + a[0] + " : " + as(T, "0");
       })
-      .Case(
-          [&](SigmoidOp) { return "1.0f / (1.0f + std::exp(-" + a[0] + "))"; })
+      .Case([&](SigmoidOp) {
+        return "1.0f / (1.0f + " + ns + "exp(-" + a[0] + "))";
+      })
       .Case([&](CastOp) {
         if (outT.isInteger(1))
-          return "static_cast<uint8_t>(" + a[0] + " != 0)";
-        return "static_cast<" + T + ">(" + a[0] + ")";
+          return as(u8, a[0] + " != 0");
+        return as(T, a[0]);
       })
       .Case([&](ExpandOp) { return a[0]; })
       .Case([&](GeluOp g) -> std::string {
         if (g.getApproximate() == "tanh")
-          return "0.5f * " + a[0] + " * (1.0f + std::tanh(0.797884561f * (" +
-                 a[0] + " + 0.044715f * " + a[0] + " * " + a[0] + " * " + a[0] +
-                 ")))";
-        return "0.5f * " + a[0] + " * (1.0f + std::erf(" + a[0] +
+          return "0.5f * " + a[0] + " * (1.0f + " + ns +
+                 "tanh(0.797884561f * (" + a[0] + " + 0.044715f * " + a[0] +
+                 " * " + a[0] + " * " + a[0] + ")))";
+        return "0.5f * " + a[0] + " * (1.0f + " + ns + "erf(" + a[0] +
                " * 0.707106781f))";
       })
       .Default([](Operation *) { return std::nullopt; });
 }
+
+namespace {
 
 std::string emitElementwise(Operation *op, const std::string &expr0) {
   (void)expr0;
@@ -278,7 +290,8 @@ std::string emitElementwise(Operation *op, const std::string &expr0) {
     SmallVector<std::string> args;
     for (size_t i = 0; i + 1 < off.size(); ++i)
       args.push_back(in(i) + "[" + off[i] + "]");
-    return "out[" + off.back() + "] = " + *elementExpr(op, args) + ";";
+    return "out[" + off.back() + "] = " + *elementExpr(op, args, Lang::Cpp) +
+           ";";
   });
 }
 
@@ -586,8 +599,8 @@ std::vector<IndexCheck> canao::indexChecks(Operation *op) {
 
 llvm::Expected<std::string> canao::emitKernelBody(Operation *op,
                                                   const TargetDesc &target) {
-  if (auto e =
-          elementExpr(op, SmallVector<std::string>(op->getNumOperands(), "x")))
+  if (auto e = elementExpr(
+          op, SmallVector<std::string>(op->getNumOperands(), "x"), Lang::Cpp))
     return emitElementwise(op, *e);
   return llvm::TypeSwitch<Operation *, llvm::Expected<std::string>>(op)
       .Case([](MatMulOp o) { return emitMatMul(o); })

@@ -34,16 +34,6 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-std::string clType(Type t) {
-  if (t.isF32())
-    return "float";
-  if (t.isInteger(64))
-    return "long";
-  if (t.isInteger(32))
-    return "int";
-  return "uchar";
-}
-
 int64_t roundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
 /// A kernel being rendered: parameters (pointer + element offset per
@@ -165,14 +155,19 @@ private:
         .Case([&](SliceOp op) { return slice(k, op); })
         .Case([&](ConcatOp op) { return concat(k, op); })
         .Case([&](PadOp op) { return pad(k, op); })
+        .Case([&](TransposeOp op) { return transpose(k, op); })
         .Default([&](Operation *op) {
+          if (elementExpr(op,
+                          SmallVector<std::string>(op->getNumOperands(), "x"),
+                          Lang::OpenCL))
+            return elementwise(k, op);
           return llvm::createStringError(
               llvm::inconvertibleErrorCode(),
               "codegen: no OpenCL kernel for '" +
                   op->getName().getStringRef().str() +
                   "' yet (--target opencl has dense, attention, layer_norm, "
-                  "embedding, fused, gather, slice, concat and pad); compile "
-                  "for a CPU target");
+                  "embedding, the element-wise ops, gather, slice, concat, "
+                  "pad and transpose); compile for a CPU target");
         });
   }
 
@@ -447,6 +442,36 @@ private:
              ") return;\n  out[" + off[1] + "] = " + from.ptr + "[" + off[0] +
              "];\n";
     launch1d(family, std::move(c), count);
+  }
+
+  llvm::Error elementwise(const Kernel &k, Operation *op) {
+    ArrayRef<int64_t> out = shapeOf(op->getResult(0));
+    std::vector<Access> acc;
+    for (auto [i, v] : llvm::enumerate(op->getOperands()))
+      acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
+    acc.push_back({"out", 0, rowMajorStrides(out)});
+    SmallVector<std::string> off = LoopNest(out, acc).flatOffsets();
+    SmallVector<std::string> args;
+    for (size_t i = 0; i + 1 < off.size(); ++i)
+      args.push_back(in(i) + "[" + off[i] + "]");
+    const int64_t count = numElements(out);
+    ClKernel c = operands(k);
+    c.body = "  const int m = get_global_id(0);\n  if (m >= " + str(count) +
+             ") return;\n  out[" + off.back() +
+             "] = " + *elementExpr(op, args, Lang::OpenCL) + ";\n";
+    launch1d(op->getName().stripDialect().str(), std::move(c), count);
+    return llvm::Error::success();
+  }
+
+  llvm::Error transpose(const Kernel &k, TransposeOp op) {
+    ArrayRef<int64_t> out = shapeOf(op.getResult());
+    SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput())),
+                         strides;
+    for (int64_t p : op.getPerm())
+      strides.push_back(inStrides[p]);
+    copy(k, "transpose", out, {"in0", 0, strides},
+         {"out", 0, rowMajorStrides(out)});
+    return llvm::Error::success();
   }
 
   llvm::Error slice(const Kernel &k, SliceOp op) {
