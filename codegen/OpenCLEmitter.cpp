@@ -224,7 +224,7 @@ private:
         " + j];\n    for (int i = 0; i < " + tm +
         "; ++i) {\n      const float a = ap[i][k];\n"
         "      for (int j = 0; j < " +
-        tn + "; ++j) acc[i][j] = mad(a, bk[j], acc[i][j]);\n    }\n  }\n";
+        tn + "; ++j) acc[i][j] += a * bk[j];\n    }\n  }\n";
     // The epilogue, per element: y = acc (+ bias), then the fused body on
     // y and one element of each extra (broadcast over the result).
     SmallVector<std::string> args = {"y"};
@@ -232,8 +232,7 @@ private:
     for (auto [e, extra] : llvm::enumerate(op.getExtra())) {
       SmallVector<int64_t> st = broadcastStrides(shapeOf(extra), outShape);
       int64_t last = st.pop_back_val();
-      rows +=
-          "      const int o" + str(e) + " = " + rowOffset(lead, st) + ";\n";
+      rows += "    const int o" + str(e) + " = " + rowOffset(lead, st) + ";\n";
       args.push_back(in(firstExtra + e) + "[o" + str(e) +
                      (last ? " + n * " + str(last) : "") + "]");
     }
@@ -285,9 +284,14 @@ private:
     if (op.getMask()) {
       SmallVector<int64_t> st =
           broadcastStrides(shapeOf(op.getMask()), {B, H, S, S});
-      maskTerm = " + " + in(packed ? 1 : 3) + "[b * " + str(st[0]) + " + h * " +
-                 str(st[1]) + " + i * " + str(st[2]) + " + j * " + str(st[3]) +
-                 "]";
+      std::string at;
+      const char *var[] = {"b", "h", "i", "j"};
+      for (int d = 0; d < 4; ++d)
+        if (st[d])
+          at += (at.empty() ? "" : " + ") + std::string(var[d]) +
+                (st[d] == 1 ? "" : " * " + str(st[d]));
+      maskTerm =
+          " + " + in(packed ? 1 : 3) + "[" + (at.empty() ? "0" : at) + "]";
     }
     std::string DH = str(dh);
     // Online softmax: the running maximum rescales the sum and the
@@ -306,7 +310,7 @@ private:
         "  float mx = -INFINITY, sum = 0.0f;\n  for (int j = 0; j < " + str(S) +
         "; ++j) {\n    __global const float *kr = kb + j * " + str(ld) +
         ";\n    float s = 0.0f;\n    for (int c = 0; c < " + DH +
-        "; ++c) s = mad(qs[c], kr[c], s);\n    s = s" + maskTerm +
+        "; ++c) s += qs[c] * kr[c];\n    s = s" + maskTerm +
         ";\n    if (s == -INFINITY) continue;\n    if (s > mx) {\n"
         "      const float f = exp(mx - s);\n      sum *= f;\n"
         "      for (int c = 0; c < " +
@@ -315,7 +319,7 @@ private:
         "    const float p = exp(s - mx);\n    sum += p;\n"
         "    __global const float *vr = vb + j * " +
         str(ld) + ";\n    for (int c = 0; c < " + DH +
-        "; ++c) acc[c] = mad(p, vr[c], acc[c]);\n  }\n"
+        "; ++c) acc[c] += p * vr[c];\n  }\n"
         "  const float inv = 1.0f / sum;\n  __global float *o = out + (b * " +
         str(S) + " + i) * " + str(D) + " + h * " + DH +
         ";\n  for (int c = 0; c < " + DH + "; ++c) o[c] = acc[c] * inv;\n";
