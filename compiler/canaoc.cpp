@@ -88,8 +88,10 @@ const char *kUsage =
     "                          imported; to stdout without -o)\n"
     "  --target NAME           generic (portable C++, default), x86-avx2,\n"
     "                          x86-avx512, neon (AArch64 phones, built with\n"
-    "                          a cross compiler), or host (the best this\n"
-    "                          machine runs)\n"
+    "                          a cross compiler), opencl, opencl-mali\n"
+    "                          (OpenCL C 1.2 for phone GPUs, with the\n"
+    "                          portable CPU kernels as a fallback), or host\n"
+    "                          (the best this machine's CPU runs)\n"
     "  --tune FILE             time the target's GEMM microkernels, k\n"
     "                          blocks and prefetch spreads, then the "
     "LayerNorm\n"
@@ -342,6 +344,11 @@ int parseArgs(int argc, char **argv, Options &o) {
     o.name = cIdentifier(llvm::sys::path::stem(o.model));
   else if (cIdentifier(o.name) != o.name)
     return error("--name '" + o.name + "' is not a C identifier");
+  if (!o.tuneOut.empty() && lookupTarget(o.target)->gpu)
+    return error("--tune does not time OpenCL kernels yet: target '" +
+                 o.target +
+                 "' takes its geometry from the target table "
+                 "(docs/opencl.md)");
   if (!o.tuneOut.empty() && !runsOnThisMachine(*lookupTarget(o.target)))
     return error("--tune times the kernels on this machine, which cannot run "
                  "target '" +
