@@ -598,45 +598,81 @@ std::string canao::cStringLines(const std::string &s) {
   return out;
 }
 
+ClHostTables canao::clHostTables(const KernelPlan &plan,
+                                 const ClProgram &program) {
+  using namespace canao_rt::ocl;
+  ClHostTables t;
+  t.source = program.source;
+  auto place = [&](int64_t id, ClArgKind &kind, uint32_t &index,
+                   uint64_t &offset) {
+    const Buffer &b = plan.storage(id);
+    kind = b.kind == BufferKind::Weight  ? kWeights
+           : b.kind == BufferKind::Arena ? kArena
+                                         : kInput;
+    index = b.kind == BufferKind::Input ? static_cast<uint32_t>(b.index) : 0;
+    offset = b.kind == BufferKind::Input ? 0 : b.offset;
+  };
+  auto elemBytes = [](Type t) -> uint32_t {
+    return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
+  };
+  for (const ClLaunch &l : program.launches) {
+    canao_rt::ocl::ClLaunch launch{};
+    t.kernels.push_back(l.kernel);
+    launch.dims = l.dims;
+    for (int d = 0; d < 2; ++d)
+      launch.global[d] = l.global[d], launch.local[d] = l.local[d];
+    launch.first_arg = t.args.size();
+    launch.num_args = l.buffers.size();
+    for (int64_t id : l.buffers) {
+      ClArg a{kError, 0, 0, 4};
+      if (id != ClLaunch::kErrorBuffer) {
+        place(id, a.kind, a.index, a.offset);
+        a.elem = elemBytes(plan.buffers[id].type.getElementType());
+      }
+      t.args.push_back(a);
+    }
+    t.launches.push_back(launch);
+  }
+  for (size_t i = 0; i < t.launches.size(); ++i)
+    t.launches[i].kernel = t.kernels[i].c_str();
+  for (RankedTensorType type : plan.inputTypes)
+    t.inputBytes.push_back(type.getNumElements() *
+                           elemBytes(type.getElementType()));
+  for (const ModelOutput &o : plan.outputs) {
+    ClOutput out{};
+    place(o.buffer, out.kind, out.index, out.offset);
+    out.bytes = plan.buffers[o.buffer].bytes;
+    t.outputs.push_back(out);
+  }
+  return t;
+}
+
+canao_rt::ocl::ClModelDesc ClHostTables::desc(uint64_t arenaBytes) const {
+  return {source.c_str(),    openclBuildOptions(), launches.data(),
+          launches.size(),   args.data(),          arenaBytes,
+          inputBytes.data(), inputBytes.size(),    outputs.data(),
+          outputs.size()};
+}
+
 std::string canao::emitOpenCLTables(const KernelPlan &plan,
                                     const ClProgram &program) {
-  auto location = [&](int64_t id) -> std::string {
-    const Buffer &b = plan.storage(id);
-    std::string kind = b.kind == BufferKind::Weight  ? "kWeights"
-                       : b.kind == BufferKind::Arena ? "kArena"
-                                                     : "kInput";
-    return "canao_rt::ocl::" + kind + ", " +
-           str(b.kind == BufferKind::Input ? b.index : 0) + ", " +
-           str(b.kind == BufferKind::Input ? 0 : b.offset);
-  };
-  std::string args, launches;
-  int64_t next = 0;
-  for (const ClLaunch &l : program.launches) {
-    for (int64_t id : l.buffers) {
-      if (id == ClLaunch::kErrorBuffer) {
-        args += "  {canao_rt::ocl::kError, 0, 0, 4},\n";
-        continue;
-      }
-      Type t = plan.buffers[id].type.getElementType();
-      int64_t elem = t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
-      args += "  {" + location(id) + ", " + str(elem) + "},\n";
-    }
-    launches += "  {\"" + l.kernel + "\", " + str(l.dims) + ", {" +
+  const ClHostTables t = clHostTables(plan, program);
+  const char *kinds[] = {"kWeights", "kArena", "kInput", "kError"};
+  std::string args, launches, inputs, outputs;
+  for (const canao_rt::ocl::ClArg &a : t.args)
+    args += "  {canao_rt::ocl::" + std::string(kinds[a.kind]) + ", " +
+            str(a.index) + ", " + str(a.offset) + ", " + str(a.elem) + "},\n";
+  for (const canao_rt::ocl::ClLaunch &l : t.launches)
+    launches += "  {\"" + std::string(l.kernel) + "\", " + str(l.dims) + ", {" +
                 str(l.global[0]) + ", " + str(l.global[1]) + "}, {" +
-                str(l.local[0]) + ", " + str(l.local[1]) + "}, " + str(next) +
-                ", " + str(l.buffers.size()) + "},\n";
-    next += l.buffers.size();
-  }
-  std::string inputs;
-  for (size_t i = 0; i < plan.inputTypes.size(); ++i) {
-    Type t = plan.inputTypes[i].getElementType();
-    int64_t elem = t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8;
-    inputs += str(plan.inputTypes[i].getNumElements() * elem) + "u, ";
-  }
-  std::string outputs;
-  for (const ModelOutput &o : plan.outputs)
-    outputs += "  {" + location(o.buffer) + ", " +
-               str(plan.buffers[o.buffer].bytes) + "},\n";
+                str(l.local[0]) + ", " + str(l.local[1]) + "}, " +
+                str(l.first_arg) + ", " + str(l.num_args) + "},\n";
+  for (uint64_t b : t.inputBytes)
+    inputs += str(b) + "u, ";
+  for (const canao_rt::ocl::ClOutput &o : t.outputs)
+    outputs += "  {canao_rt::ocl::" + std::string(kinds[o.kind]) + ", " +
+               str(o.index) + ", " + str(o.offset) + ", " + str(o.bytes) +
+               "},\n";
   return "// The OpenCL program (also in kernels/), and its launches in run "
          "order.\nconst char kClSource[] =\n" +
          cStringLines(program.source) +
@@ -647,9 +683,7 @@ std::string canao::emitOpenCLTables(const KernelPlan &plan,
          (inputs.empty() ? "0" : inputs) +
          "};\nconst canao_rt::ocl::ClOutput kClOutputs[] = {\n" + outputs +
          "};\nconst canao_rt::ocl::ClModelDesc kClDesc = {\n    kClSource, \"" +
-         openclBuildOptions() + "\", kClLaunches, " +
-         str(program.launches.size()) +
-         ", kClArgs, kArenaBytes, kClInputBytes, " +
-         str(plan.inputTypes.size()) + ", kClOutputs, " +
-         str(plan.outputs.size()) + "};\n\n";
+         openclBuildOptions() + "\", kClLaunches, " + str(t.launches.size()) +
+         ", kClArgs, kArenaBytes, kClInputBytes, " + str(t.inputBytes.size()) +
+         ", kClOutputs, " + str(t.outputs.size()) + "};\n\n";
 }

@@ -14,6 +14,8 @@
 #include "KernelPlan.h"
 #include "Target.h"
 
+#include "canao/opencl_model.h"
+
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -46,6 +48,20 @@ struct ClProgram {
 /// plus one and the offending value. Fails on an op with no OpenCL kernel.
 llvm::Expected<ClProgram> emitOpenCL(const KernelPlan &plan,
                                      const TargetDesc &target);
+
+/// The host tables of `program` as the runtime's structs
+/// (runtime/canao/opencl_model.h): what the generated code holds as
+/// constants, and what canaoc --tune runs directly.
+struct ClHostTables {
+  std::string source;
+  std::vector<std::string> kernels; ///< storage of launches[i].kernel
+  std::vector<canao_rt::ocl::ClLaunch> launches;
+  std::vector<canao_rt::ocl::ClArg> args;
+  std::vector<uint64_t> inputBytes;
+  std::vector<canao_rt::ocl::ClOutput> outputs;
+  canao_rt::ocl::ClModelDesc desc(uint64_t arenaBytes) const;
+};
+ClHostTables clHostTables(const KernelPlan &plan, const ClProgram &program);
 
 /// C++ definitions of the generated host code's tables
 /// (runtime/canao/opencl_model.h): kClSource, kClArgs, kClLaunches,

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "CostModel.h"
 #include "CppModelEmitter.h"
+#include "GpuTuner.h"
 #include "KernelEmitter.h"
 #include "KernelPlan.h"
 #include "OutputCheck.h"
@@ -98,7 +99,9 @@ const char *kUsage =
     "                          fusion variants, on this machine with the\n"
     "                          model's shapes (needs a C++ compiler, $CXX or\n"
     "                          c++), write the fastest to FILE and compile\n"
-    "                          with it\n"
+    "                          with it; OpenCL targets: time the model on\n"
+    "                          this machine's OpenCL device with each GEMM\n"
+    "                          tile and work-group geometry\n"
     "  --tuning FILE           compile with a tuning file from --tune\n"
     "                          (output is deterministic given the file)\n"
     "  --embed-weights         put the weights in the library as a C++ array\n"
@@ -344,11 +347,6 @@ int parseArgs(int argc, char **argv, Options &o) {
     o.name = cIdentifier(llvm::sys::path::stem(o.model));
   else if (cIdentifier(o.name) != o.name)
     return error("--name '" + o.name + "' is not a C identifier");
-  if (!o.tuneOut.empty() && lookupTarget(o.target)->gpu)
-    return error("--tune does not time OpenCL kernels yet: target '" +
-                 o.target +
-                 "' takes its geometry from the target table "
-                 "(docs/opencl.md)");
   if (!o.tuneOut.empty() && !runsOnThisMachine(*lookupTarget(o.target)))
     return error("--tune times the kernels on this machine, which cannot run "
                  "target '" +
@@ -782,8 +780,12 @@ int main(int argc, char **argv) {
 
   TargetDesc tuned = *lookupTarget(o.target);
   std::string lnSplit = "rows";
+  // OpenCL targets tune their GPU geometry once the plan exists (below);
+  // their CPU fallback keeps the table's tile.
+  const bool cpuTune = !tuned.gpu && !o.tuneOut.empty();
+  const bool cpuTuning = !tuned.gpu && !o.tuningIn.empty();
   if (o.emit != "mlir-import") {
-    if (!o.tuneOut.empty()) {
+    if (cpuTune) {
       std::vector<std::pair<std::string, std::string>> files;
       for (const auto &[path, text] : kRuntimeFiles)
         files.push_back({path, text});
@@ -816,7 +818,7 @@ int main(int argc, char **argv) {
       tuned = applyTuning(tuned, *t);
       if (t->layerNorm)
         lnSplit = t->layerNorm->split;
-    } else if (!o.tuningIn.empty()) {
+    } else if (cpuTuning) {
       auto t = readTuning(o.tuningIn, tuned);
       if (!t)
         return error(llvm::toString(t.takeError()));
@@ -830,7 +832,7 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&context);
     TileOptions tileOptions;
     tileOptions.target = tuned.name;
-    if (!o.tuneOut.empty() || !o.tuningIn.empty()) {
+    if (cpuTune || cpuTuning) {
       // A tuning file fixes the tile of every dense; without one the pass
       // picks per op shape from the table.
       tileOptions.mr = tuned.gemmRows;
@@ -845,7 +847,7 @@ int main(int argc, char **argv) {
     SparseOptions sparseOptions;
     sparseOptions.target = tuned.name;
     sparseOptions.disableSparse = o.denseOnly;
-    if (!o.tuneOut.empty() || !o.tuningIn.empty()) {
+    if (cpuTune || cpuTuning) {
       auto cost = [](const TargetDesc::SparseCost &c) {
         return llvm::formatv("{0:f3}:{1:f3}", c.fixed, c.perFlop).str();
       };
@@ -883,6 +885,28 @@ int main(int argc, char **argv) {
   auto plan = buildKernelPlan(**module, target);
   if (!plan)
     return error(llvm::toString(plan.takeError()));
+  if (tuned.gpu && !o.tuneOut.empty()) {
+    auto t = tuneOpenCL(*plan, tuned,
+                        [&](const std::string &s) { progress.step(s); });
+    if (!t)
+      return error(llvm::toString(t.takeError()));
+    std::error_code ec;
+    llvm::raw_fd_ostream os(o.tuneOut, ec);
+    if (ec || !(os << gpuTuningToJson(*t), os.close(), !os.has_error()))
+      return error("cannot write tuning file '" + o.tuneOut + "'");
+    tuned.gpu = t->chosen;
+    progress.step(llvm::formatv("tuning: chose tile {0}x{1}, group {2}x{3}, "
+                                "1-D group {4} on {5}; wrote {6}",
+                                t->chosen.tileRows, t->chosen.tileCols,
+                                t->chosen.groupCols, t->chosen.groupRows,
+                                t->chosen.groupSize, t->device, o.tuneOut)
+                      .str());
+  } else if (tuned.gpu && !o.tuningIn.empty()) {
+    auto g = readGpuTuning(o.tuningIn, tuned);
+    if (!g)
+      return error(llvm::toString(g.takeError()));
+    tuned.gpu = *g;
+  }
   progress.step("planned " + std::to_string(plan->kernels.size()) +
                 " kernels, arena " + std::to_string(plan->arenaBytes) +
                 " bytes, weights " + std::to_string(plan->weightBytes) +

@@ -205,10 +205,52 @@ def profile_checks(fixture, meta, out, work):
           f"{mean.group(1) if mean else '?'} ms")
 
 
+def gpu_tuning_checks(args, fixture, meta, out, work, data):
+    """OpenCL --tune: every candidate geometry timed on the device, the
+    fastest chosen, the output follows it, --tuning reproduces the bytes,
+    and bad files are one-line errors."""
+    cands = [c for c in data.get("candidates", []) if "ms" in c]
+    best = min(cands, key=lambda c: c["ms"]) if cands else None
+    chosen = data.get("gpu", {})
+    check("opencl --tune timed the geometries on the device and chose the "
+          "fastest", bool(cands) and best is not None and
+          all(best[k] == chosen.get(k) for k in chosen),
+          f"{len(cands)} candidates on {data.get('device')}: chose {chosen}, "
+          f"{best['ms'] if best else '?'} ms")
+    cl = (out / "kernels" / "model.cl").read_text()
+    check("the kernels follow the chosen tile",
+          f"get_global_id(1) * {chosen.get('tile_rows')};" in cl,
+          f"tile_rows {chosen.get('tile_rows')}")
+    again = work / "out_tuning"
+    shutil.rmtree(again, ignore_errors=True)
+    r, _, _ = compile_model(args, fixture, again, meta["shape_args"],
+                            ["--tuning", work / "tuning.json"])
+    same = r.returncode == 0 and _files(out) == _files(again) and all(
+        filecmp.cmp(out / f, again / f, shallow=False) for f in _files(out))
+    check("--tuning FILE gives the bytes --tune wrote", same,
+          r.stderr.strip())
+    bad = {
+        "tile columns that do not divide the panel": {
+            **data, "gpu": {**chosen, "tile_cols": 3}},
+        "another target's file": {**data, "target": "opencl-mali"},
+        "no gpu section": {k: v for k, v in data.items() if k != "gpu"},
+    }
+    for label, content in bad.items():
+        f = work / "bad_tuning.json"
+        f.write_text(json.dumps(content))
+        r, _, _ = compile_model(args, fixture, work / "out_bad",
+                                meta["shape_args"], ["--tuning", f])
+        lines = r.stderr.strip().splitlines()
+        check(f"--tuning rejects {label}", r.returncode == 1 and
+              len(lines) == 1 and "error:" in lines[0], r.stderr.strip())
+
+
 def tuning_checks(args, fixture, meta, out, work):
     """--tuning reproduces the --tune output; bad files are one-line errors."""
     tuning = work / "tuning.json"
     data = json.loads(tuning.read_text()) if tuning.exists() else {}
+    if args.target.startswith("opencl"):
+        return gpu_tuning_checks(args, fixture, meta, out, work, data)
     check("--tune wrote a tuning file",
           bool("gemm" in data and data.get("candidates")),
           f"chose {data.get('gemm')}")
