@@ -1,6 +1,7 @@
 //===- GpuTuner.cpp - measured OpenCL geometry for this device ------------===//
 #include "GpuTuner.h"
 #include "OpenCLEmitter.h"
+#include "Tuner.h"
 
 #include "canao/opencl_model.h"
 
@@ -157,22 +158,14 @@ std::string canao::gpuTuningToJson(const GpuTuning &t) {
                           {"device", t.device},
                           {"gpu", gpuJson(t.chosen)},
                           {"candidates", std::move(candidates)}};
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
-  return s;
+  return jsonText(std::move(root));
 }
 
 llvm::Expected<GpuDesc> canao::readGpuTuning(const std::string &path,
                                              const TargetDesc &target) {
-  auto buf = llvm::MemoryBuffer::getFile(path);
-  if (!buf)
-    return fail("cannot read tuning file '" + path +
-                "': " + buf.getError().message());
-  auto json = llvm::json::parse((*buf)->getBuffer());
+  auto json = readTuningJson(path);
   if (!json)
-    return fail("tuning file '" + path +
-                "' is not JSON: " + llvm::toString(json.takeError()));
+    return json.takeError();
   const llvm::json::Object *root = json->getAsObject();
   const llvm::json::Object *gpu = root ? root->getObject("gpu") : nullptr;
   if (!root || root->getInteger("canao_tuning") != 1 || !gpu)

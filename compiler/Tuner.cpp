@@ -351,14 +351,18 @@ std::string canao::tuningToJson(const Tuning &t) {
     root["sparse"] = llvm::json::Object{{"bsr_n", cost(t.sparse->bsrN)},
                                         {"bsr_k", std::move(bsrK)}};
   }
+  return jsonText(std::move(root));
+}
+
+std::string canao::jsonText(llvm::json::Object root) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
   return s;
 }
 
-llvm::Expected<Tuning> canao::readTuning(const std::string &path,
-                                         const TargetDesc &target) {
+llvm::Expected<llvm::json::Value>
+canao::readTuningJson(const std::string &path) {
   auto buf = llvm::MemoryBuffer::getFile(path);
   if (!buf)
     return fail("cannot read tuning file '" + path +
@@ -367,6 +371,14 @@ llvm::Expected<Tuning> canao::readTuning(const std::string &path,
   if (!json)
     return fail("tuning file '" + path +
                 "' is not JSON: " + llvm::toString(json.takeError()));
+  return json;
+}
+
+llvm::Expected<Tuning> canao::readTuning(const std::string &path,
+                                         const TargetDesc &target) {
+  auto json = readTuningJson(path);
+  if (!json)
+    return json.takeError();
   const llvm::json::Object *root = json->getAsObject();
   const llvm::json::Object *gemm = root ? root->getObject("gemm") : nullptr;
   if (!root || root->getInteger("canao_tuning") != 1 || !gemm)

@@ -20,6 +20,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <array>
 #include <functional>
@@ -85,6 +86,12 @@ tuneGemm(const TargetDesc &target,
          const std::function<void(const std::string &)> &step);
 
 std::string tuningToJson(const Tuning &t);
+
+/// A tuning file's parsed JSON (one-line errors for unreadable or not JSON).
+llvm::Expected<llvm::json::Value> readTuningJson(const std::string &path);
+
+/// `root` as the indented text tuning files are written in.
+std::string jsonText(llvm::json::Object root);
 
 /// Parses and validates a tuning file for `target`.
 llvm::Expected<Tuning> readTuning(const std::string &path,
