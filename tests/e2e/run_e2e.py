@@ -389,12 +389,21 @@ def runtime_errors(runner, fixture, meta, work):
                      meta["config"]["vocab_size"] + 7, ids),
             "outside [-{0}, {0})".format(meta["config"]["vocab_size"])),
     }
+    which = {label: "input_ids" for label in cases}
+    types = fixture / "inputs" / "token_type_ids.npy"
+    tv = meta["config"].get("type_vocab_size")
+    if types.exists() and tv:
+        label = "type id outside type_vocab_size"
+        cases[label] = (np.full_like(np.load(types), tv),
+                        "input 'token_type_ids' holds {0}, outside "
+                        "[-{0}, {0})".format(tv))
+        which[label] = "token_type_ids"
     for label, (array, expect) in cases.items():
         path = work / f"bad_{label.replace(' ', '_')}.npy"
         np.save(path, array)
         out = work / "bad_out"
         out.mkdir(exist_ok=True)
-        r = run([runner, *input_flags(fixture, meta, {"input_ids": path}),
+        r = run([runner, *input_flags(fixture, meta, {which[label]: path}),
                  "--output-dir", out])
         lines = r.stderr.strip().splitlines()
         ok = (0 < r.returncode < 128 and len(lines) == 1 and

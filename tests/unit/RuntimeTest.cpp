@@ -60,6 +60,17 @@ TEST_CASE("weight blobs are verified before use", "[runtime]") {
   ContextBase notBlob;
   CHECK(notBlob.use_blob(payload.data(), payload.size(), 100, sum, "blob") ==
         CANAO_ERROR_WEIGHTS);
+
+  std::vector<char> future = blob;
+  const uint32_t version = kBlobVersion + 1;
+  std::memcpy(future.data() + 8, &version, 4);
+  ContextBase newer;
+  CHECK(newer.use_blob(future.data(), future.size(), 100, sum, "blob") ==
+        CANAO_ERROR_WEIGHTS);
+  CHECK(std::string(newer.last_error()).find("format version") !=
+        std::string::npos);
+  ContextBase null;
+  CHECK(null.use_blob(nullptr, 0, 100, sum, "blob") == CANAO_ERROR_WEIGHTS);
 }
 
 TEST_CASE("tensor checks name the input, the expectation and the value",
@@ -78,6 +89,18 @@ TEST_CASE("tensor checks name the input, the expectation and the value",
   CHECK(ctx.check_tensors(&t, 1, info, 1, "input") == CANAO_ERROR_DTYPE);
   CHECK(ctx.check_tensors(&t, 0, info, 1, "input") ==
         CANAO_ERROR_INVALID_ARGUMENT);
+  t.dtype = CANAO_INT64;
+  CHECK(ctx.check_tensors(nullptr, 1, info, 1, "input") ==
+        CANAO_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(ctx.last_error()) == "inputs is null");
+  t.data = nullptr;
+  CHECK(ctx.check_tensors(&t, 1, info, 1, "input") ==
+        CANAO_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(ctx.last_error()) == "input 'input_ids' has no data");
+  // A rank beyond CANAO_MAX_RANK is a shape error, not a read past dims.
+  t.data = data;
+  t.rank = 1000;
+  CHECK(ctx.check_tensors(&t, 1, info, 1, "input") == CANAO_ERROR_SHAPE);
 }
 
 TEST_CASE("npy files round-trip", "[npy]") {
