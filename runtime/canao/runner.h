@@ -180,6 +180,8 @@ inline int runner_main(int argc, char **argv, const ModelApi &api) {
   std::string dirError;
   if (!outDir.empty() && !make_dirs(outDir, dirError))
     return die("--output-dir: " + dirError);
+  if (!clCache.empty() && !make_dirs(clCache, dirError))
+    return die("--cl-cache: " + dirError);
 
   std::vector<NpyArray> arrays(api.num_inputs);
   std::vector<canao_tensor> in(api.num_inputs);
