@@ -12,6 +12,7 @@
 #include "KernelEmitter.h"
 
 #include "Canao/CanaoOps.h"
+#include "Canao/ShapeUtils.h"
 
 #include "mlir/IR/Block.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -127,6 +128,45 @@ private:
 };
 
 inline std::string in(int i) { return "in" + std::to_string(i); }
+
+/// The accesses of an element-wise kernel: each of `inputs` as in0..inN,
+/// broadcast to `out`, then `out` itself (row-major), for LoopNest.
+inline std::vector<Access> broadcastAccesses(mlir::ValueRange inputs,
+                                             ArrayRef<int64_t> out) {
+  std::vector<Access> acc;
+  for (auto [i, v] : llvm::enumerate(inputs))
+    acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
+  acc.push_back({"out", 0, rowMajorStrides(out)});
+  return acc;
+}
+
+/// `inN[offset]` for every input access of a broadcastAccesses nest (all
+/// offsets but the last, which is out's).
+inline SmallVector<std::string> inputElements(ArrayRef<std::string> off) {
+  SmallVector<std::string> args;
+  for (size_t i = 0; i + 1 < off.size(); ++i)
+    args.push_back(in(i) + "[" + off[i] + "]");
+  return args;
+}
+
+/// The input access of a slice (starts as the base, steps in the strides)
+/// and of a transpose (the input's strides permuted), over the result.
+inline Access sliceSource(SliceOp op) {
+  SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput()));
+  Access a{"in0", 0, {}};
+  for (size_t d = 0; d < inStrides.size(); ++d) {
+    a.base += op.getStarts()[d] * inStrides[d];
+    a.strides.push_back(op.getSteps()[d] * inStrides[d]);
+  }
+  return a;
+}
+inline Access transposeSource(TransposeOp op) {
+  SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput()));
+  Access a{"in0", 0, {}};
+  for (int64_t p : op.getPerm())
+    a.strides.push_back(inStrides[p]);
+  return a;
+}
 
 /// C++ statements for a fused body (arith/math ops), given the expression of
 /// each block argument. `result` is the expression of the yielded value;

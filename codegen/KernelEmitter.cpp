@@ -175,17 +175,10 @@ namespace {
 
 llvm::Expected<std::string> emitFused(FusedOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
-  std::vector<Access> acc;
-  for (auto [i, v] : llvm::enumerate(op.getInputs()))
-    acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
-  acc.push_back({"out", 0, rowMajorStrides(out)});
-  LoopNest nest(out, acc);
+  LoopNest nest(out, broadcastAccesses(op.getInputs(), out));
   std::string error;
   std::string text = nest.render([&](ArrayRef<std::string> off) {
-    SmallVector<std::string> args;
-    for (size_t i = 0; i + 1 < off.size(); ++i)
-      args.push_back(in(i) + "[" + off[i] + "]");
-    auto body = renderScalarBody(op.getBody().front(), args, "");
+    auto body = renderScalarBody(op.getBody().front(), inputElements(off), "");
     if (!body) {
       error = llvm::toString(body.takeError());
       return std::string();
@@ -281,17 +274,10 @@ namespace {
 std::string emitElementwise(Operation *op, const std::string &expr0) {
   (void)expr0;
   ArrayRef<int64_t> out = shapeOf(op->getResult(0));
-  std::vector<Access> acc;
-  for (auto [i, v] : llvm::enumerate(op->getOperands()))
-    acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
-  acc.push_back({"out", 0, rowMajorStrides(out)});
-  LoopNest nest(out, acc);
+  LoopNest nest(out, broadcastAccesses(op->getOperands(), out));
   return nest.render([&](ArrayRef<std::string> off) {
-    SmallVector<std::string> args;
-    for (size_t i = 0; i + 1 < off.size(); ++i)
-      args.push_back(in(i) + "[" + off[i] + "]");
-    return "out[" + off.back() + "] = " + *elementExpr(op, args, Lang::Cpp) +
-           ";";
+    return "out[" + off.back() +
+           "] = " + *elementExpr(op, inputElements(off), Lang::Cpp) + ";";
   });
 }
 
@@ -329,12 +315,8 @@ std::string emitMatMul(MatMulOp op) {
 }
 
 std::string emitTranspose(TransposeOp op) {
-  ArrayRef<int64_t> inShape = shapeOf(op.getInput()),
-                    out = shapeOf(op.getResult());
-  SmallVector<int64_t> inStrides = rowMajorStrides(inShape), strides;
-  for (int64_t p : op.getPerm())
-    strides.push_back(inStrides[p]);
-  LoopNest nest(out, {{"in0", 0, strides}, {"out", 0, rowMajorStrides(out)}});
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  LoopNest nest(out, {transposeSource(op), {"out", 0, rowMajorStrides(out)}});
   return nest.render([](ArrayRef<std::string> off) {
     return "out[" + off[1] + "] = in0[" + off[0] + "];";
   });
@@ -342,15 +324,7 @@ std::string emitTranspose(TransposeOp op) {
 
 std::string emitSlice(SliceOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
-  SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput())),
-                       strides;
-  int64_t base = 0;
-  for (size_t d = 0; d < out.size(); ++d) {
-    base += op.getStarts()[d] * inStrides[d];
-    strides.push_back(op.getSteps()[d] * inStrides[d]);
-  }
-  LoopNest nest(out,
-                {{"in0", base, strides}, {"out", 0, rowMajorStrides(out)}});
+  LoopNest nest(out, {sliceSource(op), {"out", 0, rowMajorStrides(out)}});
   return nest.render([](ArrayRef<std::string> off) {
     return "out[" + off[1] + "] = in0[" + off[0] + "];";
   });

@@ -397,16 +397,10 @@ private:
 
   llvm::Error fused(const Kernel &k, FusedOp op) {
     ArrayRef<int64_t> out = shapeOf(op.getResult());
-    std::vector<Access> acc;
-    for (auto [i, v] : llvm::enumerate(op.getInputs()))
-      acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
-    acc.push_back({"out", 0, rowMajorStrides(out)});
-    SmallVector<std::string> off = LoopNest(out, acc).flatOffsets();
-    SmallVector<std::string> args;
-    for (size_t i = 0; i + 1 < off.size(); ++i)
-      args.push_back(in(i) + "[" + off[i] + "]");
-    auto body =
-        renderScalarBody(op.getBody().front(), args, "  ", Lang::OpenCL);
+    SmallVector<std::string> off =
+        LoopNest(out, broadcastAccesses(op.getInputs(), out)).flatOffsets();
+    auto body = renderScalarBody(op.getBody().front(), inputElements(off), "  ",
+                                 Lang::OpenCL);
     if (!body)
       return body.takeError();
     const int64_t count = numElements(out);
@@ -450,14 +444,9 @@ private:
 
   llvm::Error elementwise(const Kernel &k, Operation *op) {
     ArrayRef<int64_t> out = shapeOf(op->getResult(0));
-    std::vector<Access> acc;
-    for (auto [i, v] : llvm::enumerate(op->getOperands()))
-      acc.push_back({in(i), 0, broadcastStrides(shapeOf(v), out)});
-    acc.push_back({"out", 0, rowMajorStrides(out)});
-    SmallVector<std::string> off = LoopNest(out, acc).flatOffsets();
-    SmallVector<std::string> args;
-    for (size_t i = 0; i + 1 < off.size(); ++i)
-      args.push_back(in(i) + "[" + off[i] + "]");
+    SmallVector<std::string> off =
+        LoopNest(out, broadcastAccesses(op->getOperands(), out)).flatOffsets();
+    SmallVector<std::string> args = inputElements(off);
     const int64_t count = numElements(out);
     ClKernel c = operands(k);
     c.body = "  const int m = get_global_id(0);\n  if (m >= " + str(count) +
@@ -469,26 +458,14 @@ private:
 
   llvm::Error transpose(const Kernel &k, TransposeOp op) {
     ArrayRef<int64_t> out = shapeOf(op.getResult());
-    SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput())),
-                         strides;
-    for (int64_t p : op.getPerm())
-      strides.push_back(inStrides[p]);
-    copy(k, "transpose", out, {"in0", 0, strides},
+    copy(k, "transpose", out, transposeSource(op),
          {"out", 0, rowMajorStrides(out)});
     return llvm::Error::success();
   }
 
   llvm::Error slice(const Kernel &k, SliceOp op) {
     ArrayRef<int64_t> out = shapeOf(op.getResult());
-    SmallVector<int64_t> inStrides = rowMajorStrides(shapeOf(op.getInput())),
-                         strides;
-    int64_t base = 0;
-    for (size_t d = 0; d < out.size(); ++d) {
-      base += op.getStarts()[d] * inStrides[d];
-      strides.push_back(op.getSteps()[d] * inStrides[d]);
-    }
-    copy(k, "slice", out, {"in0", base, strides},
-         {"out", 0, rowMajorStrides(out)});
+    copy(k, "slice", out, sliceSource(op), {"out", 0, rowMajorStrides(out)});
     return llvm::Error::success();
   }
 
