@@ -950,9 +950,13 @@ int main(int argc, char **argv) {
   for (const GeneratedFile &f : *files)
     if (!dir.write(f.path, f.contents, err))
       return error(err);
-  for (const auto &[path, text] : kRuntimeFiles)
+  for (const auto &[path, text] : kRuntimeFiles) {
+    // The OpenCL host layer only where the library uses it.
+    if (!target->gpu && llvm::StringRef(path).starts_with("canao/opencl"))
+      continue;
     if (!dir.write(std::string("runtime/") + path, text, err))
       return error(err);
+  }
   if (!writeWeights(dir, o, *plan, emitOptions.weightsChecksum, err))
     return error(err);
   if (o.check)
