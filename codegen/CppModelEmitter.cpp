@@ -17,6 +17,11 @@ using namespace canao;
 
 namespace {
 
+// The start of NAME_run and NAME_set_num_threads: one thread at a time.
+const std::string kExclusive =
+    "  canao_rt::ContextBase::Exclusive exclusive(ctx->base);\n"
+    "  if (!exclusive.held())\n    return CANAO_ERROR_BUSY;\n";
+
 std::string dtypeEnum(Type t) {
   if (t.isF32())
     return "CANAO_FLOAT32";
@@ -246,7 +251,12 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N + "_set_num_threads(" + N +
            "_context *ctx, int threads);\n"
            "/* Runs the model. Tensors are checked against the signature; "
-           "outputs are\n   caller-allocated. */\n"
+           "outputs are\n   caller-allocated. One call at a time per context: "
+           "while another thread\n   runs it, this returns CANAO_ERROR_BUSY "
+           "and leaves " +
+           N +
+           "_last_error to that\n   thread (see "
+           "canao_status_name). */\n"
            "canao_status " +
            N + "_run(" + N +
            "_context *ctx, const canao_tensor *inputs, size_t num_inputs,\n"
@@ -502,7 +512,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "canao_status " +
            N + "_set_num_threads(" + N +
            "_context *ctx, int threads) {\n"
-           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n"
+           "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n" +
+           kExclusive +
            "  return ctx->base.set_threads(threads, kScratchBytes);\n}\n\n"
            "canao_status " +
            N + "_run(" + N +
@@ -510,7 +521,7 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "                         canao_tensor *outputs, size_t "
            "num_outputs) {\n"
            "  if (!ctx)\n    return CANAO_ERROR_INVALID_ARGUMENT;\n" +
-           runInit +
+           kExclusive + runInit +
            "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"the "
            "context "
            "failed to initialize\");\n"

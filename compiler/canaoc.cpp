@@ -108,6 +108,10 @@ const char *kUsage =
     "                          instead of NAME.weights\n"
     "  --threads N             threads of a new context (default 1;\n"
     "                          NAME_set_num_threads changes it)\n"
+    "  --max-memory BYTES      refuse a model whose weights, activation\n"
+    "                          arena or any one tensor would need more\n"
+    "                          (suffixes K, M, G: powers of 1024; default\n"
+    "                          8G), before allocating it\n"
     "  --check OUTDIR          compile, compare with OUTDIR instead of\n"
     "                          writing it: exit 0 if OUTDIR is exactly what\n"
     "                          canaoc writes now, 3 (with the changed files\n"
@@ -143,6 +147,9 @@ struct Options {
   std::string depfile;
   std::vector<const char *> mlirArgs; // --mlir-*, for llvm::cl
   int threads = 1;
+  /// --max-memory: weights, the arena and any one tensor (default 8 GiB,
+  /// past any BERT-family model: BERT-large needs 1.4 GB).
+  uint64_t maxMemory = uint64_t(8) << 30;
   bool check = false; // --check: compare with outDir, write nothing
   bool embedWeights = false, quiet = false, verbose = false, denseOnly = false;
 };
@@ -173,6 +180,33 @@ llvm::Expected<HostTensor> loadFrozenInput(const std::string &input,
 int error(const std::string &msg) {
   llvm::errs() << "canaoc: error: " << msg << "\n";
   return 1;
+}
+
+/// "512M", "8G", "1048576": bytes, or nullopt.
+std::optional<uint64_t> parseBytes(llvm::StringRef v) {
+  uint64_t scale = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+    case 'K':
+    case 'k':
+      scale = uint64_t(1) << 10;
+      break;
+    case 'M':
+    case 'm':
+      scale = uint64_t(1) << 20;
+      break;
+    case 'G':
+    case 'g':
+      scale = uint64_t(1) << 30;
+      break;
+    }
+    if (scale != 1)
+      v = v.drop_back();
+  }
+  uint64_t n;
+  if (v.empty() || v.getAsInteger(10, n) || n == 0 || n > UINT64_MAX / scale)
+    return std::nullopt;
+  return n * scale;
 }
 
 class Progress {
@@ -243,6 +277,16 @@ int parseArgs(int argc, char **argv, Options &o) {
           o.threads > 1024)
         return error("--threads expects an integer in [1, 1024], got '" +
                      std::string(v) + "'");
+    } else if (a == "--max-memory") {
+      const char *v = value("--max-memory");
+      if (!v)
+        return error(err);
+      auto bytes = parseBytes(v);
+      if (!bytes)
+        return error("--max-memory expects a positive byte count (suffix K, "
+                     "M or G allowed), got '" +
+                     std::string(v) + "'");
+      o.maxMemory = *bytes;
     } else if (a == "--check" || a == "--depfile") {
       const char *v = value(a.c_str());
       if (!v)
@@ -744,6 +788,7 @@ int main(int argc, char **argv) {
   context.disableMultithreading(); // deterministic and light: 2-core hosts
   ImportOptions importOptions;
   importOptions.inputShapes = o.shapes;
+  importOptions.maxBytes = o.maxMemory;
   for (const auto &[input, path] : o.frozen) {
     auto array = loadFrozenInput(input, path);
     if (!array)
@@ -907,6 +952,17 @@ int main(int argc, char **argv) {
       return error(llvm::toString(g.takeError()));
     tuned.gpu = *g;
   }
+  // Compile-time folding (a transposed or splatted weight) can make the
+  // blob larger than the file: checked before any byte of it is produced.
+  const uint64_t needed = static_cast<uint64_t>(plan->weightBytes) +
+                          static_cast<uint64_t>(plan->arenaBytes);
+  if (needed > o.maxMemory)
+    return error(llvm::formatv("the compiled model needs {0:f1} MB (weights "
+                               "{1:f1} MB, arena {2:f1} MB), more than "
+                               "--max-memory ({3:f1} MB)",
+                               needed / 1e6, plan->weightBytes / 1e6,
+                               plan->arenaBytes / 1e6, o.maxMemory / 1e6)
+                     .str());
   progress.step("planned " + std::to_string(plan->kernels.size()) +
                 " kernels, arena " + std::to_string(plan->arenaBytes) +
                 " bytes, weights " + std::to_string(plan->weightBytes) +

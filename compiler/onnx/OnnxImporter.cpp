@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 using namespace mlir;
 using namespace canao;
 
@@ -350,6 +352,67 @@ static llvm::Error declareInputs(ImporterState &st,
   return llvm::Error::success();
 }
 
+/// Bytes per element of an ONNX TensorProto data type (4 for types canaoc
+/// cannot read: their import fails later with a clear message).
+static uint64_t onnxElementBytes(int32_t type) {
+  switch (type) {
+  case onnx::TensorProto::BOOL:
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+    return 1;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    return 2;
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::COMPLEX64:
+    return 8;
+  case onnx::TensorProto::COMPLEX128:
+    return 16;
+  default:
+    return 4;
+  }
+}
+
+static std::string megabytes(uint64_t bytes) {
+  return llvm::formatv("{0:f1} MB", bytes / 1e6).str();
+}
+
+/// The weights' bytes from their dims alone, before any is read or mapped.
+static llvm::Error checkWeightBudget(const onnx::GraphProto &g,
+                                     uint64_t maxBytes) {
+  uint64_t total = 0;
+  for (const auto &init : g.initializer()) {
+    auto n = checkedNumElements(
+        llvm::ArrayRef<int64_t>(init.dims().data(), init.dims_size()),
+        "initializer '" + init.name() + "'");
+    if (!n)
+      return n.takeError();
+    total += static_cast<uint64_t>(*n) * onnxElementBytes(init.data_type());
+  }
+  if (total > maxBytes)
+    return plainError("the model's weights need " + megabytes(total) +
+                      ", more than --max-memory (" + megabytes(maxBytes) + ")");
+  return llvm::Error::success();
+}
+
+/// Bytes of a run-time tensor, saturating (shapes here are checked, but an
+/// element count near 2^32 times 8 bytes must not wrap).
+static uint64_t tensorBytes(const Slot &s) {
+  uint64_t n = dtypeSize(s.dtype);
+  for (int64_t d : s.shape) {
+    if (d < 0)
+      return UINT64_MAX;
+    if (d && n > UINT64_MAX / static_cast<uint64_t>(d))
+      return UINT64_MAX;
+    n *= static_cast<uint64_t>(d);
+  }
+  return n;
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
                        const ImportOptions &options) {
@@ -360,6 +423,9 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
   const onnx::GraphProto &g = model.graph();
   for (const auto &init : g.initializer())
     st.initializers[init.name()] = &init;
+  if (options.maxBytes)
+    if (auto err = checkWeightBudget(g, options.maxBytes))
+      return std::move(err);
 
   SmallVector<Slot> inputs;
   if (auto err = declareInputs(st, options, inputs))
@@ -394,6 +460,12 @@ canao::importOnnxModel(MLIRContext &context, OnnxModel &model,
     // would give kernels with nothing to do and zero-sized buffers.
     for (const std::string &out : node->output()) {
       auto it = st.slots.find(out);
+      if (it != st.slots.end() && !it->second.constant && options.maxBytes &&
+          tensorBytes(it->second) > options.maxBytes)
+        return st.nodeError(
+            "output '" + out + "' (" + describeShape(it->second.shape) +
+            ") needs " + megabytes(tensorBytes(it->second)) +
+            ", more than --max-memory (" + megabytes(options.maxBytes) + ")");
       if (it != st.slots.end() && !it->second.constant &&
           numElements(it->second.shape) == 0)
         return st.nodeError("output '" + out + "' is an empty tensor (" +

@@ -20,6 +20,10 @@ struct ImportOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// --freeze NAME=FILE.npy: inputs that become compile-time constants.
   std::map<std::string, HostTensor> frozen;
+  /// --max-memory: the most bytes the weights together, or any one
+  /// run-time tensor, may need; 0 means no limit. Checked before anything
+  /// that large is allocated.
+  uint64_t maxBytes = 0;
   /// Receives informational notes (defaults that were applied).
   std::function<void(const std::string &)> note;
 };

@@ -11,6 +11,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <climits>
 #include <fcntl.h>
 #include <queue>
@@ -18,6 +19,7 @@
 
 using namespace canao;
 using llvm::createStringError;
+using llvm::Error;
 using llvm::Expected;
 using llvm::inconvertibleErrorCode;
 
@@ -69,25 +71,50 @@ Expected<std::unique_ptr<OnnxModel>> OnnxModel::load(const std::string &path) {
     return fail("'%s' is not a valid ONNX model (truncated or corrupt "
                 "protobuf)",
                 path.c_str());
-  const onnx::ModelProto &m = *model->proto_;
-  if (!m.has_graph() || m.graph().output_size() == 0)
-    return fail("'%s' is not a valid ONNX model (no graph or no outputs)",
-                path.c_str());
-  for (const auto &op : m.opset_import())
-    if (op.domain().empty() || op.domain() == "ai.onnx")
-      model->opset_ = op.version();
-  if (model->opset_ == 0)
-    return fail("'%s' declares no ai.onnx opset (truncated model?)",
-                path.c_str());
-  if (model->opset_ < 7 || model->opset_ > 22)
-    return fail("opset %lld is not supported (canaoc reads opsets 7 to 22)",
-                static_cast<long long>(model->opset_));
   llvm::SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   if (dir.empty())
     dir = ".";
-  model->dir_ = std::string(dir);
+  if (Error e = model->validate(path, std::string(dir)))
+    return std::move(e);
   return std::move(model);
+}
+
+Expected<std::unique_ptr<OnnxModel>> OnnxModel::parse(llvm::StringRef bytes,
+                                                      const std::string &dir,
+                                                      const std::string &name) {
+  google::protobuf::SetLogHandler(nullptr);
+  std::unique_ptr<OnnxModel> model(new OnnxModel());
+  google::protobuf::io::CodedInputStream coded(
+      reinterpret_cast<const uint8_t *>(bytes.data()),
+      static_cast<int>(std::min<size_t>(bytes.size(), INT_MAX)));
+  coded.SetRecursionLimit(64);
+  if (bytes.size() > INT_MAX || !model->proto_->ParseFromCodedStream(&coded) ||
+      !coded.ConsumedEntireMessage())
+    return fail("'%s' is not a valid ONNX model (truncated or corrupt "
+                "protobuf)",
+                name.c_str());
+  if (Error e = model->validate(name, dir))
+    return std::move(e);
+  return std::move(model);
+}
+
+Error OnnxModel::validate(const std::string &name, const std::string &dir) {
+  const onnx::ModelProto &m = *proto_;
+  if (!m.has_graph() || m.graph().output_size() == 0)
+    return fail("'%s' is not a valid ONNX model (no graph or no outputs)",
+                name.c_str());
+  for (const auto &op : m.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      opset_ = op.version();
+  if (opset_ == 0)
+    return fail("'%s' declares no ai.onnx opset (truncated model?)",
+                name.c_str());
+  if (opset_ < 7 || opset_ > 22)
+    return fail("opset %lld is not supported (canaoc reads opsets 7 to 22)",
+                static_cast<long long>(opset_));
+  dir_ = dir;
+  return Error::success();
 }
 
 Expected<llvm::ArrayRef<char>>

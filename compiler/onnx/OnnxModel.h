@@ -37,6 +37,11 @@ public:
   /// Parses and validates `path`. Errors are one line, without a prefix.
   static llvm::Expected<std::unique_ptr<OnnxModel>>
   load(const std::string &path);
+  /// Parses a model held in memory (the fuzz target's entry). External data
+  /// is resolved against `dir`; `name` stands for the file in messages.
+  static llvm::Expected<std::unique_ptr<OnnxModel>>
+  parse(llvm::StringRef bytes, const std::string &dir,
+        const std::string &name = "<memory>");
 
   const onnx::ModelProto &proto() const { return *proto_; }
   /// For tools that rewrite the model (canaoc prune). Views returned by
@@ -66,6 +71,8 @@ public:
 
 private:
   OnnxModel();
+  /// Checks what every model needs (a graph, outputs, a supported opset).
+  llvm::Error validate(const std::string &name, const std::string &dir);
 
   std::unique_ptr<onnx::ModelProto> proto_;
   std::string dir_;

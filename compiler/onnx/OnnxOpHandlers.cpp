@@ -75,7 +75,8 @@ handlers::applyBinary(ImporterState &st, const BinaryBuilder &build,
   if (!shape)
     return shape.takeError();
   DType out = kind == BinaryKind::Arith ? a.dtype : DType::Bool;
-  if (allFoldable(both)) {
+  // Small operands can broadcast to a huge result: fold only small ones.
+  if (allFoldable(both) && numElements(*shape) <= kFoldLimit) {
     bool truncate = kind == BinaryKind::Arith && isInteger(a.dtype);
     std::vector<const HostTensor *> ts = {&*a.constant, &*b.constant};
     return constantSlot(evalElementwise(ts, out, *shape, [&](const double *v) {
@@ -215,7 +216,7 @@ llvm::Error importWhere(ImporterState &st) {
   auto shape = broadcastAll(st, *in);
   if (!shape)
     return shape.takeError();
-  if (allFoldable(*in)) {
+  if (allFoldable(*in) && numElements(*shape) <= kFoldLimit) {
     std::vector<const HostTensor *> ts = {&*c->constant, &*x->constant,
                                           &*y->constant};
     st.setOutput(0, evalElementwise(ts, x->dtype, *shape, [](const double *v) {
@@ -673,7 +674,7 @@ llvm::Error importConcat(ImporterState &st) {
         return st.nodeError("inputs differ outside the concat axis");
     shape[*axis] += s->shape[*axis];
   }
-  if (allFoldable(*in)) {
+  if (allFoldable(*in) && numElements(shape) <= kFoldLimit) {
     std::vector<const HostTensor *> ts;
     for (Slot *s : *in)
       ts.push_back(&*s->constant);
@@ -716,7 +717,7 @@ llvm::Error importGather(ImporterState &st) {
   SmallVector<int64_t> shape(data->shape.begin(), data->shape.begin() + *axis);
   shape.append(idx->shape.begin(), idx->shape.end());
   shape.append(data->shape.begin() + *axis + 1, data->shape.end());
-  if (allFoldable(*in)) {
+  if (allFoldable(*in) && numElements(shape) <= kFoldLimit) {
     st.setOutput(0, evalGather(*data->constant, *idx->constant, *axis, shape));
     return llvm::Error::success();
   }

@@ -19,8 +19,38 @@ typedef enum canao_status {
   CANAO_ERROR_IO = 5,               /* a file could not be read */
   CANAO_ERROR_WEIGHTS = 6,          /* weights missing, corrupt or foreign */
   CANAO_ERROR_OUT_OF_MEMORY = 7,
-  CANAO_ERROR_DEVICE = 8 /* OpenCL: no usable platform or device, or it failed */
+  CANAO_ERROR_DEVICE =
+      8,               /* OpenCL: no usable platform or device, or it failed */
+  CANAO_ERROR_BUSY = 9 /* the context is running on another thread */
 } canao_status;
+
+/* A status as a short string ("ok", "busy", ...): for CANAO_ERROR_BUSY,
+   whose context's NAME_last_error belongs to the thread running it. */
+static inline const char *canao_status_name(canao_status s) {
+  switch (s) {
+  case CANAO_OK:
+    return "ok";
+  case CANAO_ERROR_INVALID_ARGUMENT:
+    return "invalid argument";
+  case CANAO_ERROR_SHAPE:
+    return "wrong shape";
+  case CANAO_ERROR_DTYPE:
+    return "wrong dtype";
+  case CANAO_ERROR_OUT_OF_RANGE:
+    return "value out of range";
+  case CANAO_ERROR_IO:
+    return "i/o error";
+  case CANAO_ERROR_WEIGHTS:
+    return "bad weights";
+  case CANAO_ERROR_OUT_OF_MEMORY:
+    return "out of memory";
+  case CANAO_ERROR_DEVICE:
+    return "device error";
+  case CANAO_ERROR_BUSY:
+    return "context busy on another thread";
+  }
+  return "unknown status";
+}
 
 /* Options of NAME_create_with_options (libraries for an OpenCL target). */
 typedef struct canao_options {

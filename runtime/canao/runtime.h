@@ -8,6 +8,7 @@
 #include "canao/canao_types.h"
 #include "canao/threadpool.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdarg>
 #include <cstdint>
@@ -259,10 +260,31 @@ public:
 
   const char *weights() const { return weights_; }
   char *arena() const { return arena_.data(); }
+
+  // One call at a time per context (NAME_run, NAME_set_num_threads): a
+  // second thread gets CANAO_ERROR_BUSY instead of sharing the arena. The
+  // flag is all the refused call touches, so it races with nothing.
+  class Exclusive {
+  public:
+    explicit Exclusive(ContextBase &b)
+        : b_(b), held_(!b.busy_.exchange(true, std::memory_order_acquire)) {}
+    ~Exclusive() {
+      if (held_)
+        b_.busy_.store(false, std::memory_order_release);
+    }
+    Exclusive(const Exclusive &) = delete;
+    Exclusive &operator=(const Exclusive &) = delete;
+    bool held() const { return held_; }
+
+  private:
+    ContextBase &b_;
+    bool held_;
+  };
   int threads = 1;
   ThreadPool pool;
 
 private:
+  std::atomic<bool> busy_{false};
   std::string error_;
   mutable std::vector<double> profile_;
   const char *weights_ = nullptr;

@@ -480,7 +480,9 @@ def opencl_checks(args, runner, fixture, meta, work):
               f"{src} then {src2}" if rc == 0 else err)
 
 
-def main():
+def make_parser():
+    """The options of one e2e case (tests/CMakeLists.txt canao_e2e);
+    test_sanitized.py reads the same cases with it."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--canaoc", required=True, type=Path)
     p.add_argument("--work", required=True, type=Path)
@@ -526,7 +528,11 @@ def main():
                    help="compile with --freeze NAME=<fixture input> and run "
                    "without that input (repeatable)")
     p.add_argument("fixture_args", nargs="*")
-    args = p.parse_args()
+    return p
+
+
+def main():
+    args = make_parser().parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     fixture = work / "fixture"

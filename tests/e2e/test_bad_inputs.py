@@ -50,6 +50,17 @@ MODEL_CASES = {
     "zero_dim_input": ["dim 1 is 0", "empty tensors"],
     "empty_slice": ["empty_slice", "empty tensor"],
     "shape_input": ["reshape", "--freeze shape=FILE.npy"],
+    "constant_of_shape_1tb": ["absurd"],
+    "expand_2p40": ["absurd"],
+}
+
+# case -> (flags, keywords): resource bounds (--max-memory) refused before
+# allocating.
+BUDGET_CASES = {
+    "expand_1gib": (["--max-memory", "512M"],
+                    ["'expand'", "1073.7 MB", "--max-memory (536.9 MB)"]),
+    "large_weights": (["--max-memory", "1M"],
+                      ["weights need 4.2 MB", "--max-memory (1.0 MB)"]),
 }
 
 results = []
@@ -159,6 +170,17 @@ def main():
             continue
         expect_error(case, canaoc, models[case], work, keywords=keywords)
 
+    for case, (flags, keywords) in BUDGET_CASES.items():
+        if case not in models:
+            report(case, False, "model was not generated")
+            continue
+        expect_error(case, canaoc, models[case], work, flags, keywords)
+    if "large_weights" in models:
+        expect_success("large_weights_default_budget", canaoc,
+                       models["large_weights"], work)
+        expect_success("large_weights_budget_8M", canaoc,
+                       models["large_weights"], work, ["--max-memory", "8M"])
+
     expect_error("missing_file", canaoc, work / "models" / "no_such.onnx",
                  work, keywords=["cannot open", "no_such.onnx"])
 
@@ -188,6 +210,10 @@ def main():
                      ["--frobnicate"], ["unknown option '--frobnicate'"])
         expect_error("option_missing_value", canaoc, good, work,
                      ["--shape"], ["--shape needs a value"])
+        for bad in ("0", "-1", "12X", "M", "99999999999999999999G"):
+            expect_error(f"max_memory_{bad}", canaoc, good, work,
+                         ["--max-memory", bad],
+                         ["--max-memory expects a positive byte count"])
 
     passed = sum(results)
     failed = len(results) - passed

@@ -165,6 +165,31 @@ def shape_input():
     return m
 
 
+def constant_of_shape(n):
+    """y = x + ConstantOfShape([n, 4]): an intermediate of 4n floats."""
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [n, 4])
+    return model(
+        [helper.make_node("ConstantOfShape", ["shape"], ["c"], name="fill"),
+         helper.make_node("Add", ["x", "c"], ["y"], name="add")],
+        [vi("x", [1, 4])], [vi("y", [n, 4])], [shape])
+
+
+def expand(rows):
+    """Expand of a [1, 4] input to [rows, 4]."""
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [rows, 4])
+    return model(
+        [helper.make_node("Expand", ["x", "shape"], ["y"], name="expand")],
+        [vi("x", [1, 4])], [vi("y", [rows, 4])], [shape])
+
+
+def large_weights():
+    """A valid model with 4 MB of weights (for --max-memory 1M)."""
+    return model(
+        [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
+        [vi("x", [1, 1024])], [vi("y", [1, 1024])],
+        [weight("W", [1024, 1024], 3)])
+
+
 CASES = {
     "good": good,
     "truncated": truncated,
@@ -182,6 +207,12 @@ CASES = {
     "zero_dim_input": zero_dim_input,
     "empty_slice": empty_slice,
     "shape_input": shape_input,
+    # 2^36 floats: 256 GB.
+    "constant_of_shape_1tb": lambda: constant_of_shape(1 << 36),
+    "expand_2p40": lambda: expand(1 << 38),
+    # 2^26 x 4 floats: 1 GiB, refused under --max-memory 512M.
+    "expand_1gib": lambda: expand(1 << 26),
+    "large_weights": large_weights,
 }
 
 

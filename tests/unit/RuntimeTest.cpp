@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <string>
 #include <vector>
 
 using namespace canao_rt;
@@ -101,6 +102,25 @@ TEST_CASE("tensor checks name the input, the expectation and the value",
   t.data = data;
   t.rank = 1000;
   CHECK(ctx.check_tensors(&t, 1, info, 1, "input") == CANAO_ERROR_SHAPE);
+}
+
+TEST_CASE("a context admits one call at a time", "[runtime]") {
+  canao_rt::ContextBase base;
+  {
+    canao_rt::ContextBase::Exclusive first(base);
+    REQUIRE(first.held());
+    canao_rt::ContextBase::Exclusive second(base);
+    CHECK_FALSE(second.held());
+    // The refused call leaves the holder's flag alone.
+    canao_rt::ContextBase::Exclusive third(base);
+    CHECK_FALSE(third.held());
+  }
+  canao_rt::ContextBase::Exclusive again(base);
+  CHECK(again.held());
+  CHECK(std::string(canao_status_name(CANAO_ERROR_BUSY)) ==
+        "context busy on another thread");
+  CHECK(std::string(canao_status_name(static_cast<canao_status>(99))) ==
+        "unknown status");
 }
 
 TEST_CASE("npy files round-trip", "[npy]") {

@@ -27,7 +27,9 @@ canao_status model_create_from_memory(const void *blob, size_t size, model_conte
 void model_destroy(model_context *ctx);
 canao_status model_set_num_threads(model_context *ctx, int threads);
 /* Runs the model. Tensors are checked against the signature; outputs are
-   caller-allocated. */
+   caller-allocated. One call at a time per context: while another thread
+   runs it, this returns CANAO_ERROR_BUSY and leaves model_last_error to that
+   thread (see canao_status_name). */
 canao_status model_run(model_context *ctx, const canao_tensor *inputs, size_t num_inputs,
                          canao_tensor *outputs, size_t num_outputs);
 const char *model_last_error(const model_context *ctx);

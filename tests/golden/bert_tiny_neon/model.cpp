@@ -343,6 +343,9 @@ void model_destroy(model_context *ctx) { delete ctx; }
 canao_status model_set_num_threads(model_context *ctx, int threads) {
   if (!ctx)
     return CANAO_ERROR_INVALID_ARGUMENT;
+  canao_rt::ContextBase::Exclusive exclusive(ctx->base);
+  if (!exclusive.held())
+    return CANAO_ERROR_BUSY;
   return ctx->base.set_threads(threads, kScratchBytes);
 }
 
@@ -350,6 +353,9 @@ canao_status model_run(model_context *ctx, const canao_tensor *inputs, size_t nu
                          canao_tensor *outputs, size_t num_outputs) {
   if (!ctx)
     return CANAO_ERROR_INVALID_ARGUMENT;
+  canao_rt::ContextBase::Exclusive exclusive(ctx->base);
+  if (!exclusive.held())
+    return CANAO_ERROR_BUSY;
   if (!ctx->base.weights() || (kArenaBytes && !ctx->base.arena()))
     return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, "the context failed to initialize");
   canao_status s = ctx->base.check_tensors(inputs, num_inputs, kInputs, 3, "input");
