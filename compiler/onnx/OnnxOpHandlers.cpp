@@ -47,6 +47,8 @@ handlers::broadcastAll(ImporterState &st, llvm::ArrayRef<Slot *> slots) {
       return st.nodeError("shapes " + describeShape(shape) + " and " +
                           describeShape(s->shape) + " do not broadcast");
     shape = *b;
+    if (auto n = checkedNumElements(shape, "broadcast result"); !n)
+      return st.nodeError(llvm::toString(n.takeError()));
   }
   return shape;
 }
@@ -414,6 +416,11 @@ llvm::Error importReshape(ImporterState &st) {
     }
     if (d < 0)
       return st.nodeError("shape has a negative dimension");
+    // The product is compared with the input's size below; past 2^32 it
+    // can only be wrong (and would overflow).
+    if (d != 0 && known > kMaxTensorElements / d)
+      return st.nodeError("shape " + describeShape(*spec) +
+                          " has absurd dimensions (more than 2^32 elements)");
     shape.push_back(d);
     known *= d;
   }
