@@ -12,6 +12,9 @@
 //       two threads call model_run on one context until each has run RUNS
 //       times: every call returns CANAO_OK (bit-identical outputs) or
 //       CANAO_ERROR_BUSY, never anything else.
+//   contexts WEIGHTS misuse 0 INPUT.npy...
+//       every entry point with null pointers, bad counts, ranks and thread
+//       counts: a status and a message, then a good run.
 //   contexts WEIGHTS soak CYCLES INPUT.npy...
 //       CYCLES create/run/destroy cycles; resident memory after the first
 //       tenth and at the end must differ by less than 1 MB.
@@ -197,12 +200,77 @@ int soak(const char *weights, int cycles, const Io &reference,
   return 0;
 }
 
+// Every entry point with null or out-of-range arguments: a status (and,
+// where a context exists, a message), never a crash.
+int misuse(const char *weights, const Io &reference) {
+  model_context *ctx = nullptr;
+  check("create with a null context pointer",
+        model_create(weights, nullptr) == CANAO_ERROR_INVALID_ARGUMENT);
+  check("create from memory with a null context pointer",
+        model_create_from_memory(nullptr, 0, nullptr) ==
+            CANAO_ERROR_INVALID_ARGUMENT);
+  check("create from a null blob",
+        model_create_from_memory(nullptr, 0, &ctx) == CANAO_ERROR_WEIGHTS &&
+            std::strstr(model_last_error(ctx), "not a canao weight blob"),
+        model_last_error(ctx));
+  check("run on a context that failed to create",
+        reference.in.empty() ||
+            model_run(ctx, reference.in.data(), reference.in.size(), nullptr,
+                      0) != CANAO_OK);
+  model_destroy(ctx);
+  model_destroy(nullptr);
+  check("run, set_num_threads and last_error on a null context",
+        model_run(nullptr, nullptr, 0, nullptr, 0) ==
+                CANAO_ERROR_INVALID_ARGUMENT &&
+            model_set_num_threads(nullptr, 2) == CANAO_ERROR_INVALID_ARGUMENT &&
+            std::strcmp(model_last_error(nullptr), "null context") == 0);
+  ctx = create(weights, 1);
+  if (!ctx)
+    return 1;
+  for (int bad : {0, -1, -1000000})
+    check("set_num_threads(" + std::to_string(bad) + ")",
+          model_set_num_threads(ctx, bad) == CANAO_ERROR_INVALID_ARGUMENT &&
+              std::strstr(model_last_error(ctx), "thread count"),
+          model_last_error(ctx));
+  Io io = reference;
+  io.outData.assign(io.outData.size(), {});
+  for (size_t i = 0; i < io.out.size(); ++i) {
+    io.outData[i].assign(reference.outData[i].size(), 0);
+    io.out[i].data = io.outData[i].data();
+  }
+  check("run with null output tensors",
+        model_run(ctx, io.in.data(), io.in.size(), nullptr, io.out.size()) ==
+            CANAO_ERROR_INVALID_ARGUMENT,
+        model_last_error(ctx));
+  check("run with one input too few",
+        model_run(ctx, io.in.data(), io.in.size() - 1, io.out.data(),
+                  io.out.size()) == CANAO_ERROR_INVALID_ARGUMENT,
+        model_last_error(ctx));
+  canao_tensor negative = io.in[0];
+  negative.rank = -3;
+  std::vector<canao_tensor> in = io.in;
+  in[0] = negative;
+  check("run with a negative rank",
+        model_run(ctx, in.data(), in.size(), io.out.data(), io.out.size()) ==
+            CANAO_ERROR_SHAPE,
+        model_last_error(ctx));
+  check("a good run after the bad ones",
+        io.run(ctx) == CANAO_OK && io.outData == reference.outData,
+        model_last_error(ctx));
+  const char *const *names = nullptr;
+  const double *ms = nullptr;
+  check("profile on a null context",
+        model_profile(nullptr, &names, &ms) > 0 && names && !ms);
+  model_destroy(ctx);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   if (argc < 5) {
     std::fprintf(stderr, "usage: contexts WEIGHTS two-contexts|shared-context|"
-                         "soak N INPUT.npy...\n");
+                         "misuse|soak N INPUT.npy...\n");
     return 2;
   }
   const char *weights = argv[1];
@@ -232,6 +300,8 @@ int main(int argc, char **argv) {
     sharedContext(weights, n, reference, arrays);
   else if (mode == "soak")
     soak(weights, n, reference, arrays);
+  else if (mode == "misuse")
+    misuse(weights, reference);
   else {
     std::fprintf(stderr, "contexts: unknown mode '%s'\n", mode.c_str());
     return 2;

@@ -11,8 +11,9 @@ against it twice:
   - -fsanitize=thread: two contexts on two threads with 2 pool threads
     each, RUNS runs each, bit-identical to a 1-thread run; then one context
     shared by two threads (every call ok or CANAO_ERROR_BUSY);
-  - -fsanitize=leak: CYCLES create/run/destroy cycles, no leak, resident
-    memory flat.
+  - -fsanitize=leak: every entry point misused (null pointers, bad counts,
+    ranks, thread counts), then CYCLES create/run/destroy cycles, no leak,
+    resident memory flat.
 Any sanitizer report fails. Prints each check and `N passed, M failed`.
 """
 
@@ -103,8 +104,9 @@ def main():
     r = build(args.cxx, out, lsan, "leak")
     if check("build with -fsanitize=leak", r.returncode == 0,
              r.stderr.strip()[-1500:]):
-        run_driver("lsan", lsan, weights, "soak", args.cycles, inputs,
-                   {"LSAN_OPTIONS": "exitcode=23"})
+        env = {"LSAN_OPTIONS": "exitcode=23"}
+        run_driver("lsan", lsan, weights, "misuse", 0, inputs, env)
+        run_driver("lsan", lsan, weights, "soak", args.cycles, inputs, env)
     return summary()
 
 
