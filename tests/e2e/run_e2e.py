@@ -12,6 +12,7 @@ The tolerance is max abs error <= 1e-4 against both oracles.
 """
 
 import argparse
+import fcntl
 import filecmp
 import json
 import os
@@ -35,7 +36,16 @@ QEMU_CPUS = ["cortex-a76", "cortex-a53"]  # Debian 12 qemu 7.2's big/little
 
 
 def make_fixture(args, fixture):
-    """Generates the fixture unless one made with the same arguments exists."""
+    """Generates the fixture unless one made with the same arguments exists.
+    Under a lock: the sanitizer sweep (test_sanitized.py) reads the same
+    fixtures while the e2e tests may still be making them."""
+    fixture.parent.mkdir(parents=True, exist_ok=True)
+    with open(fixture.parent / (fixture.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _make_fixture(args, fixture)
+
+
+def _make_fixture(args, fixture):
     stamp = fixture / "args.json"
     wanted = json.dumps({"minilm": args.minilm, "opset": args.opset,
                          "rest": args.fixture_args})
