@@ -463,7 +463,7 @@ const std::vector<SparseKernel> &sparse_kernels() {
   }
   static const std::vector<SparseKernel> all = {
 #if defined(__AVX512F__)
-    K_(16, 12, 16, avx512, 2),
+    K_(16, 8, 16, avx512, 2),
     N_(12, 32, avx512, 2),
     N_(8, 32, avx512, 2),
     N_(6, 64, avx512, 2),
@@ -602,7 +602,7 @@ Run sparse_run(ThreadPool &pool, const SparseKernel &sk,
 #define CASE(MR, L)                                                            \
   if (sk.mr == MR && sk.nr == L)                                               \
     return call(integral_constant<int, MR>{}, integral_constant<int, L>{});
-  CASE(12, 16)
+  CASE(8, 16)
   CASE(12, 8)
   CASE(6, 8)
   CASE(12, 4)

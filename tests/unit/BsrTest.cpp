@@ -915,9 +915,9 @@ CANAO_BSR_K_TESTS(f32_bsr_8x1_12x8_avx2, 8, 12, 8, "[avx2]",
 CANAO_BSR_K_TESTS(f32_bsr_16x1_6x8_avx2, 16, 6, 8, "[avx2]",
                   avx2Only("f32_bsr_16x1_6x8_avx2",
                            canao_test::avx2_f32_bsr_k(16, 6)))
-CANAO_BSR_K_TESTS(f32_bsr_16x1_12x16_avx512, 16, 12, 16, "[avx512]",
-                  avx512Only("f32_bsr_16x1_12x16_avx512",
-                             canao_test::avx512_f32_bsr_k(16, 12)))
+CANAO_BSR_K_TESTS(f32_bsr_16x1_8x16_avx512, 16, 8, 16, "[avx512]",
+                  avx512Only("f32_bsr_16x1_8x16_avx512",
+                             canao_test::avx512_f32_bsr_k(16, 8)))
 #if defined(__aarch64__) && defined(__ARM_NEON)
 CANAO_BSR_N_TESTS(f32_bsr_1x8_8x8_neon, 8, 8, "[neon]",
                   &ukernel::f32_bsr_1x8_8x8_neon, &ukernel::f32_gemm_8x8_neon)

@@ -38,8 +38,8 @@ canao_rt::ukernel::F32BsrNFn avx512_f32_bsr_n(int mr, int nr) {
 canao_rt::ukernel::F32BsrKFn avx512_f32_bsr_k(int r, int mr) {
 #if defined(__AVX512F__)
   using namespace canao_rt::ukernel;
-  if (r == 16 && mr == 12)
-    return &f32_bsr_16x1_12x16_avx512;
+  if (r == 16 && mr == 8)
+    return &f32_bsr_16x1_8x16_avx512;
 #endif
   (void)r;
   (void)mr;
