@@ -347,7 +347,9 @@ llvm::Error importConstantOfShape(ImporterState &st) {
   }
   if (*n > kFoldLimit)
     return st.nodeError("result is too large to build at compile time");
-  double v = fill.toDoubles().at(0);
+  if (fill.numElements() != 1)
+    return st.nodeError("value must hold one element");
+  double v = fill.toDoubles()[0];
   st.setOutput(0, HostTensor::fromValues(fill.dtype, *shape,
                                          std::vector<double>(*n, v)));
   return llvm::Error::success();
@@ -362,9 +364,12 @@ llvm::Error importRange(ImporterState &st) {
       return c.takeError();
   if (!allFoldable(*in))
     return st.nodeError("start, limit and delta are too large to fold");
-  double start = (*in)[0]->constant->toDoubles().at(0);
-  double limit = (*in)[1]->constant->toDoubles().at(0);
-  double delta = (*in)[2]->constant->toDoubles().at(0);
+  for (int i = 0; i < 3; ++i)
+    if ((*in)[i]->constant->numElements() != 1)
+      return st.nodeError("start, limit and delta must be scalars");
+  double start = (*in)[0]->constant->toDoubles()[0];
+  double limit = (*in)[1]->constant->toDoubles()[0];
+  double delta = (*in)[2]->constant->toDoubles()[0];
   if (delta == 0)
     return st.nodeError("delta is zero");
   double count = std::max(0.0, std::ceil((limit - start) / delta));
