@@ -303,12 +303,12 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
                                    "extern \"C\" const size_t " +
                                    N + "_weights_blob_size;\n"
                              : "";
-  std::string createNull =
+  std::string loadWithoutPath =
       opts.embedWeights
-          ? "    return ctx->base.use_blob(" + N + "_weights_blob, " + N +
+          ? "  return ctx->base.use_blob(" + N + "_weights_blob, " + N +
                 "_weights_blob_size, kWeightBytes, kWeightChecksum, "
                 "\"the embedded weights\");\n"
-          : "    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"no "
+          : "  return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, \"no "
             "weights path given and no weights embedded\");\n";
   std::string checksumText;
   {
@@ -375,20 +375,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
              "_context **out) {\n"
              "  canao_status s = new_context(out);\n"
              "  if (s != CANAO_OK)\n    return s;\n"
-             "  " +
-             N +
-             "_context *ctx = *out;\n"
-             "  s = weights_path ? ctx->base.load_blob_file(weights_path, "
-             "kWeightBytes, kWeightChecksum)\n" +
-             "                   : " +
-             (opts.embedWeights
-                  ? "ctx->base.use_blob(" + N + "_weights_blob, " + N +
-                        "_weights_blob_size, kWeightBytes, kWeightChecksum, "
-                        "\"the embedded weights\");\n"
-                  : std::string("ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, "
-                                "\"no weights path given and no weights "
-                                "embedded\");\n")) +
-             "  return s != CANAO_OK ? s : finish_create(ctx, options);\n}\n\n"
+             "  s = load_weights(*out, weights_path);\n"
+             "  return s != CANAO_OK ? s : finish_create(*out, options);\n}\n\n"
              "const char *" +
              N + "_device(const " + N +
              "_context *ctx) {\n"
@@ -466,6 +454,16 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            N +
            "_context();\n"
            "  return *out ? CANAO_OK : CANAO_ERROR_OUT_OF_MEMORY;\n}\n\n"
+           "// The blob at weights_path; without one, the embedded blob or an "
+           "error.\n"
+           "canao_status load_weights(" +
+           N +
+           "_context *ctx, const char *weights_path) {\n"
+           "  if (weights_path)\n"
+           "    return ctx->base.load_blob_file(weights_path, kWeightBytes, "
+           "kWeightChecksum);\n" +
+           loadWithoutPath +
+           "}\n\n"
            "} // namespace\n\n"
            "extern \"C\" {\n\n"
            "const canao_tensor_info *" +
@@ -482,16 +480,8 @@ canao::emitCppModel(const KernelPlan &plan, const CppEmitOptions &opts) {
            "_context **out) {\n"
            "  canao_status s = new_context(out);\n"
            "  if (s != CANAO_OK)\n    return s;\n"
-           "  " +
-           N +
-           "_context *ctx = *out;\n"
-           "  s = [&]() {\n"
-           "    if (weights_path)\n"
-           "      return ctx->base.load_blob_file(weights_path, kWeightBytes, "
-           "kWeightChecksum);\n" +
-           createNull +
-           "  }();\n"
-           "  return s != CANAO_OK ? s : finish_create(ctx);\n}\n\n"
+           "  s = load_weights(*out, weights_path);\n"
+           "  return s != CANAO_OK ? s : finish_create(*out);\n}\n\n"
            "canao_status " +
            N +
            "_create_from_memory(const void *blob, size_t "

@@ -399,18 +399,15 @@ static llvm::Error checkWeightBudget(const onnx::GraphProto &g,
   return llvm::Error::success();
 }
 
-/// Bytes of a run-time tensor, saturating (shapes here are checked, but an
-/// element count near 2^32 times 8 bytes must not wrap).
+/// Bytes of a run-time tensor. Its element count is checked (at most 2^32),
+/// so the product cannot wrap; an unchecked shape counts as too large.
 static uint64_t tensorBytes(const Slot &s) {
-  uint64_t n = dtypeSize(s.dtype);
-  for (int64_t d : s.shape) {
-    if (d < 0)
-      return UINT64_MAX;
-    if (d && n > UINT64_MAX / static_cast<uint64_t>(d))
-      return UINT64_MAX;
-    n *= static_cast<uint64_t>(d);
+  auto n = checkedNumElements(s.shape, "tensor");
+  if (!n) {
+    llvm::consumeError(n.takeError());
+    return UINT64_MAX;
   }
-  return n;
+  return static_cast<uint64_t>(*n) * dtypeSize(s.dtype);
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>

@@ -1,9 +1,10 @@
 //===- FuzzImport.cpp - libFuzzer target: an ONNX file through canaoc -----===//
 //
-// Runs the bytes through what `canaoc MODEL -o OUT` does before it writes:
-// OnnxModel::parse, import, verification, the pass pipeline, tiling and the
-// sparse analysis, the kernel plan, the weight stream and both renderers
-// (C++ and, for every other input, OpenCL C), all in memory. Any error is a
+// Runs the bytes through what `canaoc MODEL -o OUT` does before it writes,
+// with canaoc's own phase functions (compiler/Compile.h): OnnxModel::parse,
+// import and verification, the pass pipeline, tiling and the sparse
+// analysis, the kernel plan, the weight checksum and a renderer (C++ or,
+// chosen by a byte of the input, OpenCL C), all in memory. Any error is a
 // correct answer; a crash, a sanitizer report, a leak or a hang is a bug.
 //
 // The custom mutator keeps most inputs valid ModelProtos (ModelMutator.h)
@@ -12,16 +13,11 @@
 //===----------------------------------------------------------------------===//
 #include "ModelMutator.h"
 
+#include "Compile.h"
 #include "CppModelEmitter.h"
-#include "KernelPlan.h"
-#include "Target.h"
-#include "onnx/OnnxImporter.h"
-#include "passes/Passes.h"
 #include "passes/Pipeline.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 
 #include <onnx/onnx_pb.h>
@@ -50,43 +46,29 @@ void compile(llvm::StringRef bytes, bool opencl) {
   context.disableMultithreading();
   mlir::ScopedDiagnosticHandler quiet(
       &context, [](mlir::Diagnostic &) { return mlir::success(); });
+  // canaoc's phases (Compile.h), in its order.
   canao::ImportOptions options;
   options.maxBytes = kMaxMemory;
-  auto module = canao::importOnnxModel(context, **model, options);
+  auto module = canao::importVerified(context, **model, options);
   if (!module) {
     llvm::consumeError(module.takeError());
     return;
   }
-  // canaoc reports an unverifiable import as an internal error; the fuzzer
-  // stops there too (passes may assume verified IR).
-  if (mlir::failed(mlir::verify(**module)))
-    return;
   const canao::TargetDesc *target =
       canao::lookupTarget(opencl ? "opencl" : "generic");
   mlir::PassManager pm(&context);
   canao::buildCanaoPipeline(pm, {});
-  canao::TileOptions tile;
-  tile.target = target->name;
-  tile.l2 = target->l2Bytes;
-  pm.addNestedPass<mlir::func::FuncOp>(canao::createTile(tile));
-  canao::SparseOptions sparse;
-  sparse.target = target->name;
-  pm.addNestedPass<mlir::func::FuncOp>(canao::createSparse(sparse));
+  canao::addTargetPasses(pm, *target, {});
   if (mlir::failed(pm.run(**module)))
     return;
-  auto plan = canao::buildKernelPlan(**module, target);
+  auto plan = canao::planKernels(**module, target, kMaxMemory);
   if (!plan) {
     llvm::consumeError(plan.takeError());
     return;
   }
-  if (static_cast<uint64_t>(plan->weightBytes + plan->arenaBytes) > kMaxMemory)
-    return;
-  uint64_t sum = 0;
-  if (auto e = canao::streamWeights(*plan, [&](const char *data, size_t size) {
-        for (size_t i = 0; i < size; i += 4096)
-          sum += static_cast<unsigned char>(data[i]);
-      })) {
-    llvm::consumeError(std::move(e));
+  auto checksum = canao::weightsChecksum(*plan);
+  if (!checksum) {
+    llvm::consumeError(checksum.takeError());
     return;
   }
   canao::CppEmitOptions emit;
@@ -94,7 +76,7 @@ void compile(llvm::StringRef bytes, bool opencl) {
   emit.modelFile = "fuzz.onnx";
   emit.compilerVersion = "fuzz";
   emit.target = target;
-  emit.weightsChecksum = sum;
+  emit.weightsChecksum = *checksum;
   auto files = canao::emitCppModel(*plan, emit);
   if (!files)
     llvm::consumeError(files.takeError());

@@ -304,6 +304,13 @@ canao_status new_context(model_context **out) {
   return *out ? CANAO_OK : CANAO_ERROR_OUT_OF_MEMORY;
 }
 
+// The blob at weights_path; without one, the embedded blob or an error.
+canao_status load_weights(model_context *ctx, const char *weights_path) {
+  if (weights_path)
+    return ctx->base.load_blob_file(weights_path, kWeightBytes, kWeightChecksum);
+  return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, "no weights path given and no weights embedded");
+}
+
 } // namespace
 
 extern "C" {
@@ -316,13 +323,8 @@ canao_status model_create(const char *weights_path, model_context **out) {
   canao_status s = new_context(out);
   if (s != CANAO_OK)
     return s;
-  model_context *ctx = *out;
-  s = [&]() {
-    if (weights_path)
-      return ctx->base.load_blob_file(weights_path, kWeightBytes, kWeightChecksum);
-    return ctx->base.fail(CANAO_ERROR_INVALID_ARGUMENT, "no weights path given and no weights embedded");
-  }();
-  return s != CANAO_OK ? s : finish_create(ctx);
+  s = load_weights(*out, weights_path);
+  return s != CANAO_OK ? s : finish_create(*out);
 }
 
 canao_status model_create_from_memory(const void *blob, size_t size, model_context **out) {
