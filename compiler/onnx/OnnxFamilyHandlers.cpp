@@ -325,6 +325,10 @@ llvm::Error importPad(ImporterState &st) {
   if (static_cast<int64_t>(pads.size()) != 2 * rank)
     return st.nodeError("pads must hold 2 x rank = " + llvm::Twine(2 * rank) +
                         " values, got " + llvm::Twine(pads.size()));
+  for (int64_t p : pads)
+    if (p > kMaxTensorElements || p < -kMaxTensorElements)
+      return st.nodeError("pad of " + llvm::Twine(p) +
+                          " is absurd (more than 2^32)");
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < rank; ++d) {
     int64_t n = (*x)->shape[d] + pads[d] + pads[rank + d];

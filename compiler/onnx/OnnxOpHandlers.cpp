@@ -457,6 +457,8 @@ llvm::Error importUnsqueeze(ImporterState &st) {
     auto n = st.normalizeAxis(ax, outRank);
     if (!n)
       return n.takeError();
+    if (isNew[*n])
+      return st.nodeError("axes name axis " + llvm::Twine(*n) + " twice");
     isNew[*n] = true;
   }
   SmallVector<int64_t> shape;
